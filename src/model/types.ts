@@ -1,0 +1,140 @@
+/**
+ * The model contract every intervention codes against (DESIGN.md "Models and hook points").
+ *
+ * A model is data plus pure functions. Parameters use family-independent names (below), so an
+ * editor that changes "the MLP output projection of layer l" works on every architecture; the
+ * loader maps each family's Hugging Face tensor names onto them (and back, for saving).
+ *
+ * Parameter names and shapes (matrices are [d_in, d_out]: activations multiply on the left, x @ W):
+ *   embed.W_E                [vocab, d_model]
+ *   pos_embed.W_pos          [n_ctx, d_model]                 learned positions (gpt2)
+ *   blocks.{l}.ln1.w / .b    [d_model]                        .b absent for RMSNorm
+ *   blocks.{l}.ln2.w / .b    [d_model]                        absent for GPT-J (one norm per block)
+ *   blocks.{l}.ln1_post.w, blocks.{l}.ln2_post.w             Gemma-2's post-attention / post-MLP norms
+ *   blocks.{l}.attn.W_Q      [d_model, n_heads * d_head]      .b_Q [n_heads * d_head]
+ *   blocks.{l}.attn.W_K/W_V  [d_model, n_kv_heads * d_head]   .b_K/.b_V
+ *   blocks.{l}.attn.W_O      [n_heads * d_head, d_model]      .b_O [d_model]
+ *   blocks.{l}.mlp.W_in      [d_model, d_mlp]                 .b_in   (the "up" projection)
+ *   blocks.{l}.mlp.W_gate    [d_model, d_mlp]                 gated MLPs (SwiGLU / GeGLU)
+ *   blocks.{l}.mlp.W_out     [d_mlp, d_model]                 .b_out  (ROME/MEMIT edit this; its
+ *                                                             input is blocks.{l}.mlp.hook_post)
+ *   ln_final.w / .b          [d_model]
+ *   unembed.W_U              [d_model, vocab]                 absent when embeddings are tied
+ *   unembed.b_U              [vocab]
+ */
+import type { numpy as np } from "@jax-js/jax";
+import type { Tokenizer } from "../io/tokenizer/types.js";
+
+export type Arr = np.Array;
+export type Params = Record<string, Arr>;
+
+export type ModelType = "gpt2" | "gpt_neox" | "gptj" | "llama" | "mistral" | "qwen2" | "gemma2";
+
+/** Architecture description, normalised from config.json by model/config.ts. */
+export interface ModelConfig {
+  modelType: ModelType;
+  vocabSize: number;
+  dModel: number;
+  nLayers: number;
+  nHeads: number;
+  nKVHeads: number;
+  dHead: number;
+  dMlp: number;
+  /** Maximum context length (n_positions / max_position_embeddings). */
+  nCtx: number;
+  norm: "layernorm" | "rmsnorm" | "gemma_rmsnorm";
+  normEps: number;
+  /** MLP activation, named as in Hugging Face's ACT2FN (gelu_new, gelu, silu, gelu_pytorch_tanh, …). */
+  act: string;
+  gatedMlp: boolean;
+  positional: "learned" | "rotary";
+  /** Rotary: how many dimensions of each head rotate (Pythia's rotary_pct, GPT-J's rotary_dim). */
+  rotaryDim: number;
+  rotaryBase: number;
+  /** GPT-J rotates interleaved pairs (rotate_every_two); NeoX/Llama rotate halves. */
+  rotaryInterleaved: boolean;
+  /** rope_scaling from config.json (linear, dynamic, llama3, …), as given. */
+  ropeScaling?: Record<string, unknown>;
+  /** Attention and MLP both read the block input (GPT-NeoX use_parallel_residual, GPT-J). */
+  parallelResidual: boolean;
+  tiedEmbeddings: boolean;
+  /** Gemma-2: sliding window on alternating layers, soft-capping, query scaling, embed scaling. */
+  slidingWindow?: number;
+  slidingWindowLayers?: (layer: number) => boolean;
+  attnLogitSoftcap?: number;
+  finalLogitSoftcap?: number;
+  /** Attention scores are q·k / sqrt(this); defaults to dHead. */
+  queryPreAttnScalar?: number;
+  /** Embeddings multiplied by this (Gemma: sqrt(d_model)). */
+  embedScale?: number;
+  bosTokenId?: number;
+  eosTokenId?: number | number[];
+  padTokenId?: number;
+  /** The original config.json, for anything not normalised above. */
+  raw: Record<string, unknown>;
+}
+
+/**
+ * A hook reads or replaces one activation. It receives the activation (owned: consume it or
+ * return it) and returns the activation the forward pass continues with. Hooks are plain functions
+ * inside a pure forward, so `grad` flows through them.
+ */
+export type Hook = (x: Arr, ctx: HookContext) => Arr;
+
+export interface HookContext {
+  /** Hook point name, e.g. "blocks.3.hook_resid_post". */
+  name: string;
+  /** Layer index for block hook points. */
+  layer?: number;
+  /** Absolute position of each token of this call (offset by the KV cache length when decoding). */
+  positions: number[];
+}
+
+/** Which activations to return: a list of hook point names, or a predicate over names. */
+export type CacheSpec = readonly string[] | ((name: string) => boolean);
+
+/** Keys/values of earlier positions, per layer ([batch, n_kv_heads, past, d_head]). */
+export interface KVCache {
+  layers: { k: Arr; v: Arr }[];
+  /** Number of cached positions. */
+  length: number;
+  /** The attention mask of the cached positions ([batch][past]), for left-padded batches. */
+  mask: number[][];
+}
+
+export interface ForwardOptions {
+  cache?: CacheSpec;
+  hooks?: Record<string, Hook>;
+  /** [batch][pos]: 1 for real tokens, 0 for padding. Positions are counted over real tokens only. */
+  attentionMask?: number[][];
+  /** Continue from these cached keys/values (consumed); the result holds the extended cache. */
+  kv?: KVCache;
+  /** Return a KV cache for further decoding. */
+  returnKV?: boolean;
+  /** Stop after this hook point has been computed (logits are then not computed). */
+  stopAt?: string;
+}
+
+export interface ForwardResult {
+  /** [batch, pos, vocab] float32; undefined when `stopAt` ended the pass early. */
+  logits?: Arr;
+  /** Requested activations by hook point name (owned by the caller). */
+  cache: Record<string, Arr>;
+  kv?: KVCache;
+}
+
+export interface Model {
+  readonly config: ModelConfig;
+  readonly tokenizer: Tokenizer;
+  /** Owned by the model: borrow (`.ref`) to pass them anywhere. */
+  readonly params: Params;
+  /** tokens: [batch][pos] ids. Does not consume `params`. */
+  forward(tokens: number[][], options?: ForwardOptions): ForwardResult;
+  /** The same computation with explicit parameters (consumed), for `grad` w.r.t. weights. */
+  apply(params: Params, tokens: number[][], options?: ForwardOptions): ForwardResult;
+  /** All hook point names of this model, in execution order. */
+  hookNames(): string[];
+  /** A model with other parameters (same config and tokenizer); the original is untouched. */
+  withParams(params: Params): Model;
+  dispose(): void;
+}
