@@ -16,6 +16,12 @@ export interface BatchEncoding {
 export interface EncodeOptions {
   /** Add BOS/EOS as the tokenizer's post-processor / tokenizer_config.json says. Default true. */
   addSpecialTokens?: boolean;
+  /**
+   * Put the BOS token first even when the post-processor would not (GPT-2 style models evaluated
+   * TransformerLens-style with prepend_bos). No effect when the ids already start with BOS or the
+   * tokenizer has no BOS token. Default false.
+   */
+  prependBos?: boolean;
 }
 
 export interface Tokenizer {
@@ -30,4 +36,10 @@ export interface Tokenizer {
   idToToken(id: number): string | undefined;
   /** A standard Hugging Face tokenizer.json describing this tokenizer (for saving checkpoints). */
   toJSON(): unknown;
+  /**
+   * The tokenizer_config.json to save beside toJSON() (special-token roles, add_bos_token …),
+   * without which a reloaded tokenizer would not know its BOS/EOS/pad ids. Optional in the
+   * contract so that hand-written test tokenizers need not provide it.
+   */
+  toConfigJSON?(): Record<string, unknown>;
 }
