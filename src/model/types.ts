@@ -67,6 +67,17 @@ export interface ModelConfig {
   queryPreAttnScalar?: number;
   /** Embeddings multiplied by this (Gemma: sqrt(d_model)). */
   embedScale?: number;
+  /**
+   * Which optional bias vectors the checkpoint has (forward uses a bias only when its parameter is
+   * present; this field tells randomParams / paramSpecs / loaders which to expect). Defaults: q/k/v,
+   * o and MLP biases present for LayerNorm families and absent for RMSNorm families; b_U absent.
+   * E.g. GPT-J {qkv:false, o:false, mlp:true, unembed:true}; Qwen2 {qkv:true}.
+   */
+  biases?: { qkv?: boolean; o?: boolean; mlp?: boolean; unembed?: boolean };
+  /** GPT-J: one norm per block (ln1) feeding attention and MLP; blocks.{l}.ln2.* are absent. */
+  sharedBlockNorm?: boolean;
+  /** Gemma-2: norms after attention and after the MLP (blocks.{l}.ln1_post.w / ln2_post.w). */
+  postNorms?: boolean;
   bosTokenId?: number;
   eosTokenId?: number | number[];
   padTokenId?: number;
@@ -132,9 +143,17 @@ export interface Model {
   forward(tokens: number[][], options?: ForwardOptions): ForwardResult;
   /** The same computation with explicit parameters (consumed), for `grad` w.r.t. weights. */
   apply(params: Params, tokens: number[][], options?: ForwardOptions): ForwardResult;
-  /** All hook point names of this model, in execution order. */
+  /**
+   * All hook point names of this model, in execution order (model/hook-names.ts): the DESIGN.md
+   * points plus attn.hook_rot_q/hook_rot_k (rotary models, after rotation), attn.hook_attn_scores
+   * (masked scores before softmax), mlp.hook_pre_linear (gated MLPs) and ln2.hook_normalized;
+   * hook_resid_mid exists only for sequential (non-parallel) blocks.
+   */
   hookNames(): string[];
-  /** A model with other parameters (same config and tokenizer); the original is untouched. */
+  /**
+   * A model with other parameters (same config and tokenizer); the original is untouched. `params`
+   * (consumed) may name only the parameters that change; the rest are shared by reference.
+   */
   withParams(params: Params): Model;
   dispose(): void;
 }

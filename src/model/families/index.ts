@@ -1,9 +1,19 @@
 /** Registry of architecture families, selected by config.json's model_type. Add one line per family. */
 import { UnsupportedArchitectureError } from "../../errors.js";
 import { didYouMean } from "../../util/closest.js";
+import { gpt2 } from "./gpt2.js";
+import { llama } from "./llama.js";
 import type { Family } from "./types.js";
+import { neox } from "./neox.js";
+import { gptj } from "./gptj.js";
+import { gemma2 } from "./gemma2.js";
 
 export const families: Family[] = [
+  gpt2,
+  llama,
+  neox,
+  gptj,
+  gemma2,
 ];
 
 export function familyFor(modelType: unknown, file: string): Family {

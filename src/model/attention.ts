@@ -1,0 +1,104 @@
+/**
+ * Multi-head self-attention with the hook points of TransformerLens:
+ *   hook_q [batch, pos, heads, d_head], hook_k / hook_v [batch, pos, kv_heads, d_head] (before
+ *   rotary), hook_rot_q / hook_rot_k (after rotary, rotary models only), hook_attn_scores
+ *   [batch, heads, q, k] (scaled, soft-capped and masked, before softmax), hook_pattern
+ *   [batch, heads, q, k], hook_z [batch, pos, heads, d_head].
+ *
+ * scores = q·kᵀ / sqrt(queryPreAttnScalar ?? d_head); Gemma-2 then soft-caps:
+ * tanh(scores / cap)·cap, before the mask, as Gemma2's eager_attention_forward does. Grouped-query
+ * attention repeats each KV head for n_heads / n_kv_heads query heads (transformers' repeat_kv:
+ * query head h reads KV head ⌊h / n_rep⌋). Keys and values are cached after rotary and before the
+ * repeat, [batch, kv_heads, positions, d_head], as HF's DynamicCache holds them.
+ */
+import { lax, numpy as np } from "@jax-js/jax";
+import type { HookRunner } from "./hooks.js";
+import { recip } from "./recip.js";
+import { applyRotary } from "./rotary.js";
+import type { Arr, ModelConfig } from "./types.js";
+
+export interface AttnWeights {
+  W_Q: Arr;
+  b_Q?: Arr;
+  W_K: Arr;
+  b_K?: Arr;
+  W_V: Arr;
+  b_V?: Arr;
+  W_O: Arr;
+  b_O?: Arr;
+}
+
+export interface AttnInputs {
+  /** Additive mask [batch or 1, 1, q, k] (consumed). */
+  bias: Arr;
+  /** Rotary tables (consumed), rotary models only. */
+  rotary?: { cos: Arr; sin: Arr };
+  /** Cached keys/values of this layer (consumed). */
+  past?: { k: Arr; v: Arr };
+}
+
+/**
+ * Softmax over the last axis, max-subtracted. Written out because under `grad` jax-js 0.1.25's
+ * nn.softmax (like any x / sum(x)) leaks one buffer per call; see recip.ts.
+ */
+export function softmax(x: Arr): Arr {
+  const m = lax.stopGradient(x.ref.max(-1, { keepdims: true }));
+  const e = np.exp(x.sub(m));
+  return e.ref.mul(recip(e.sum(-1, { keepdims: true })));
+}
+
+function project(x: Arr, W: Arr, b: Arr | undefined, heads: number, dHead: number): Arr {
+  const [batch, len] = x.shape as [number, number];
+  const y = np.matmul(x, W);
+  return (b ? y.add(b) : y).reshape([batch, len, heads, dHead]);
+}
+
+/**
+ * x: normalised input [batch, pos, d_model] (consumed). Returns the output [batch, pos, d_model]
+ * before any post-attention norm, and this layer's full keys/values for the cache.
+ */
+export function attention(
+  config: ModelConfig,
+  x: Arr,
+  w: AttnWeights,
+  inputs: AttnInputs,
+  hooks: HookRunner,
+  layer: number,
+): { out: Arr; k: Arr; v: Arr } {
+  const { nHeads, nKVHeads, dHead } = config;
+  const [batch, len] = x.shape as [number, number];
+  const p = `blocks.${layer}.attn.`;
+  let q = hooks.point(p + "hook_q", project(x.ref, w.W_Q, w.b_Q, nHeads, dHead), layer);
+  let k = hooks.point(p + "hook_k", project(x.ref, w.W_K, w.b_K, nKVHeads, dHead), layer);
+  const v0 = hooks.point(p + "hook_v", project(x, w.W_V, w.b_V, nKVHeads, dHead), layer);
+  if (inputs.rotary) {
+    const { cos, sin } = inputs.rotary;
+    q = hooks.point(p + "hook_rot_q", applyRotary(config, q, cos.ref, sin.ref), layer);
+    k = hooks.point(p + "hook_rot_k", applyRotary(config, k, cos, sin), layer);
+  }
+  // [batch, heads, pos, d_head]
+  const qh = q.transpose([0, 2, 1, 3]);
+  let kh = k.transpose([0, 2, 1, 3]);
+  let vh = v0.transpose([0, 2, 1, 3]);
+  if (inputs.past) {
+    kh = np.concatenate([inputs.past.k, kh], 2);
+    vh = np.concatenate([inputs.past.v, vh], 2);
+  }
+  const kCache = kh.ref;
+  const vCache = vh.ref;
+  if (nKVHeads !== nHeads) {
+    const rep = nHeads / nKVHeads;
+    kh = np.repeat(kh, rep, 1);
+    vh = np.repeat(vh, rep, 1);
+  }
+  let scores = np.matmul(qh, kh.transpose([0, 1, 3, 2])).mul(1 / Math.sqrt(config.queryPreAttnScalar ?? dHead));
+  if (config.attnLogitSoftcap) {
+    const cap = config.attnLogitSoftcap;
+    scores = np.tanh(scores.div(cap)).mul(cap);
+  }
+  scores = hooks.point(p + "hook_attn_scores", scores.add(inputs.bias), layer);
+  const pattern = hooks.point(p + "hook_pattern", softmax(scores), layer);
+  const z = hooks.point(p + "hook_z", np.matmul(pattern, vh).transpose([0, 2, 1, 3]), layer);
+  const out = np.matmul(z.reshape([batch, len, nHeads * dHead]), w.W_O);
+  return { out: w.b_O ? out.add(w.b_O) : out, k: kCache, v: vCache };
+}

@@ -1,0 +1,68 @@
+/**
+ * Checks of a forward call's inputs (typed errors for user mistakes: unknown hook names with a
+ * suggestion, ragged or out-of-vocabulary tokens, mismatched masks and caches, too long inputs)
+ * and borrowed parameter access.
+ */
+import { ConfigError } from "../errors.js";
+import { didYouMean } from "../util/closest.js";
+import { hookNames } from "./hook-names.js";
+import type { Arr, ForwardOptions, ModelConfig, Params } from "./types.js";
+
+const namesByConfig = new WeakMap<ModelConfig, Set<string>>();
+
+function knownNames(config: ModelConfig): Set<string> {
+  let s = namesByConfig.get(config);
+  if (!s) namesByConfig.set(config, (s = new Set(hookNames(config))));
+  return s;
+}
+
+function checkName(config: ModelConfig, name: string, field: string): void {
+  const known = knownNames(config);
+  if (!known.has(name)) {
+    throw new ConfigError("UNKNOWN_HOOK", `'${name}' is not a hook point of this model.${didYouMean(name, [...known])}`, {
+      field,
+      fix: "use a name from model.hookNames()",
+    });
+  }
+}
+
+export function validateForward(config: ModelConfig, tokens: number[][], options: ForwardOptions): void {
+  for (const name of Object.keys(options.hooks ?? {})) checkName(config, name, "hooks");
+  if (Array.isArray(options.cache)) for (const name of options.cache as string[]) checkName(config, name, "cache");
+  if (options.stopAt !== undefined) checkName(config, options.stopAt, "stopAt");
+  const len = tokens[0]?.length ?? 0;
+  if (tokens.length === 0 || len === 0) throw new ConfigError("EMPTY_INPUT", "tokens must be a non-empty [batch][pos] array", { field: "tokens" });
+  for (const row of tokens) {
+    if (row.length !== len) throw new ConfigError("RAGGED_INPUT", "every row of tokens must have the same length (pad and pass attentionMask)", { field: "tokens" });
+    for (const t of row) {
+      if (!Number.isInteger(t) || t < 0 || t >= config.vocabSize) {
+        throw new ConfigError("BAD_TOKEN", `token id ${t} is outside the vocabulary [0, ${config.vocabSize})`, { field: "tokens" });
+      }
+    }
+  }
+  const mask = options.attentionMask;
+  if (mask && (mask.length !== tokens.length || mask.some((r) => r.length !== len))) {
+    throw new ConfigError("BAD_MASK", "attentionMask must have the same [batch][pos] shape as tokens", { field: "attentionMask" });
+  }
+  const kv = options.kv;
+  if (kv && (kv.layers.length !== config.nLayers || kv.mask.length !== tokens.length)) {
+    throw new ConfigError("BAD_KV", "kv cache does not match this model or batch", { field: "kv" });
+  }
+  if (config.positional === "learned") {
+    const past = kv?.length ?? 0;
+    if (past + len > config.nCtx) {
+      throw new ConfigError("CONTEXT_TOO_LONG", `${past + len} positions exceed the model's context of ${config.nCtx}`, { field: "tokens" });
+    }
+  }
+}
+
+/** Borrowed parameter access: a new reference, or a clear error naming the missing parameter. */
+export function paramGetter(params: Params) {
+  const get = (name: string): Arr => {
+    const a = params[name];
+    if (!a) throw new ConfigError("MISSING_PARAM", `parameter '${name}' is missing`, { field: name, fix: "load a complete checkpoint" });
+    return a.ref;
+  };
+  const opt = (name: string): Arr | undefined => params[name]?.ref;
+  return { get, opt };
+}

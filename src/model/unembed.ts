@@ -1,0 +1,59 @@
+/**
+ * The unembedding, padded to a multiple of 64 columns.
+ *
+ * Why: a matmul against GPT-2's 50257 columns ran ~10× slower than against 50304 on the Wasm
+ * backend (ENGINE-NOTES.md "Odd sizes are slow"). Zero columns are appended to W_U (and b_U), the
+ * padded logits are computed, and the real columns gathered back (see `unembed`). A Model keeps the padded matrix
+ * for its own parameters (`prepareUnembed`), so an ordinary forward pays the padding once; a
+ * forward with caller-supplied parameters (`apply`, under `grad`) pads on the fly, which stays
+ * differentiable (the gradient of the padding is a slice).
+ */
+import { numpy as np } from "@jax-js/jax";
+import type { Arr, ModelConfig, Params } from "./types.js";
+
+export const VOCAB_ALIGN = 64;
+
+export function paddedVocab(vocab: number): number {
+  return Math.ceil(vocab / VOCAB_ALIGN) * VOCAB_ALIGN;
+}
+
+export interface Unembed {
+  /** [d_model, padded vocab] */
+  W: Arr;
+  /** [padded vocab] */
+  b?: Arr;
+}
+
+/** Padded W_U / b_U built from borrowed params (tied → W_Eᵀ). The result is owned by the caller. */
+export function prepareUnembed(config: ModelConfig, params: Params): Unembed {
+  const V = config.vocabSize;
+  const pad = paddedVocab(V) - V;
+  let W: Arr;
+  if (config.tiedEmbeddings) {
+    const E = params["embed.W_E"]!.ref;
+    // `.add(0)` materialises the transpose: a matmul against a transposed view ran ~4× slower.
+    W = (pad ? np.concatenate([E, np.zeros([pad, config.dModel])], 0) : E).transpose().add(0);
+  } else {
+    const U = params["unembed.W_U"]!.ref;
+    W = pad ? np.concatenate([U, np.zeros([config.dModel, pad])], 1) : U;
+  }
+  const bU = params["unembed.b_U"];
+  const b = bU ? (pad ? np.concatenate([bU.ref, np.zeros([pad])], 0) : bU.ref) : undefined;
+  return b ? { W, b } : { W };
+}
+
+/** logits [batch, pos, vocab] from the final normalised stream x (consumed); `u` consumed. */
+export function unembed(config: ModelConfig, x: Arr, u: Unembed): Arr {
+  let logits = np.matmul(x, u.W);
+  if (u.b) logits = logits.add(u.b);
+  if (config.finalLogitSoftcap) {
+    const cap = config.finalLogitSoftcap;
+    logits = np.tanh(logits.div(cap)).mul(cap);
+  }
+  const V = config.vocabSize;
+  if (logits.shape[2] === V) return logits;
+  // A gather of the first V columns rather than a slice: the same forward cost, but the gradient
+  // of a slice (a lazy pad feeding the backward matmuls) made fwd+bwd of GPT-2 small 7.0 s instead
+  // of 3.9 s here; the gather's gradient is a materialised scatter.
+  return np.take(logits, np.arange(0, V, 1, { dtype: np.int32 }), 2);
+}
