@@ -1,0 +1,58 @@
+/**
+ * What an experiment kind is: a config schema (with defaults), a graph of stages and the metric
+ * a search optimises. Kinds register themselves (kinds/registry.ts); the runner, the store and
+ * the CLI know nothing about any particular kind.
+ */
+import type { Direction } from "../search/types.js";
+import type { ObjectSchema } from "../schema/schema.js";
+
+export interface StageContext<C> {
+  /** The run's resolved kind config. */
+  config: C;
+  /** Outputs of the stages listed in `after`, by stage name. */
+  inputs: Record<string, unknown>;
+  /** Seed for this stage, derived from the run seed and the stage name. */
+  seed: number;
+  /** A folder inside the artifact being written, for files too big for the JSON output. */
+  dir: string;
+  /** Record a metric: a series point when `step` is given, a summary value otherwise. */
+  metric(name: string, value: number, step?: number): void;
+  /** Record one case's results (per-example metrics) — stored as rows, queryable in SQL. */
+  caseResult(caseId: string, metrics: Record<string, number>): void;
+  /**
+   * Report the objective's intermediate value at `step`. Inside a study this consults the pruner
+   * and throws `TrialPruned` when it says stop; outside one it only records the series.
+   */
+  report(step: number, value: number): void;
+  /** Progress within the stage, for the progress bar. */
+  progress(done: number, total: number): void;
+}
+
+export interface StageDef<C> {
+  name: string;
+  /** Stages whose outputs this one reads. */
+  after: readonly string[];
+  /** The slice of the config this stage depends on: only a change here (or in an input) recomputes it. */
+  uses(config: C): unknown;
+  /** Produce the stage's output (JSON-serialisable). May be async. */
+  run(ctx: StageContext<C>): unknown | Promise<unknown>;
+}
+
+export interface ExperimentKind<C = any> {
+  name: string;
+  /** Code version of the stages: part of every artifact hash, bump it when a stage's meaning changes. */
+  version: string;
+  description: string;
+  schema: ObjectSchema<any>;
+  stages: readonly StageDef<C>[];
+  /** The summary metric a study optimises by default, and which way is better. */
+  objective: { metric: string; direction: Direction };
+}
+
+/** Thrown from `report()` when the pruner stops a trial. */
+export class TrialPruned extends Error {
+  constructor(readonly step: number, readonly value: number) {
+    super(`trial pruned at step ${step} (value ${value})`);
+    this.name = "TrialPruned";
+  }
+}

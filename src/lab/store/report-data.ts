@@ -1,0 +1,98 @@
+/**
+ * Filling the report renderer's ReportData from the store, for `scalpel report RUN|STUDY`.
+ * Numbers come from the store only (nothing recomputed), so a report shows what was recorded.
+ */
+import { ScalpelError } from "../../errors.js";
+import type { Manifest } from "../manifest.js";
+import { summarizeMetric } from "../report/summarize.js";
+import type { MetricSummary, ReportData, ReportManifest, ReportTrial, SeriesPoint } from "../report/types.js";
+import { suggest } from "../suggest.js";
+import { caseResults, getConfig, getRun, listRuns, metricSeries, summaryMetrics } from "./runs.js";
+import { getStudy, listStudies, loadFrozenTrials, studySpec, type StudyRow } from "./studies.js";
+import type { Store } from "./store.js";
+
+function toReportManifest(m: Manifest, extra: Record<string, string | number | boolean>, finishedAt?: string | null): ReportManifest {
+  return {
+    seed: m.seed,
+    git: { commit: m.git.commit ?? undefined, dirty: m.git.dirty ?? undefined },
+    versions: m.versions,
+    machine: {
+      host: m.machine.hostname,
+      os: `${m.machine.platform} ${m.machine.arch}`,
+      cpus: `${m.machine.cpus} × ${m.machine.cpuModel}`,
+      memory: `${(m.machine.memoryBytes / 1024 ** 3).toFixed(1)} GiB`,
+    },
+    startedAt: m.startedAt,
+    finishedAt: m.endedAt ?? finishedAt ?? undefined,
+    extra,
+  };
+}
+
+export function runReportData(store: Store, runId: string): ReportData {
+  const run = getRun(store.db, runId)!;
+  const metrics: MetricSummary[] = Object.entries(summaryMetrics(store.db, runId)).map(([name, value]) => ({ name, mean: value, n: 1 }));
+  // Per-case results: one summary (mean, std, CI) per stage and metric over the cases.
+  const byMetric = new Map<string, number[]>();
+  for (const c of caseResults(store.db, runId)) {
+    const key = `${c.stage}/${c.metric}`;
+    byMetric.set(key, [...(byMetric.get(key) ?? []), c.value]);
+  }
+  for (const [key, values] of byMetric) metrics.push(summarizeMetric(`${key} (per case)`, values, { definition: `mean over ${values.length} cases` }));
+  const series: SeriesPoint[] = metricSeries(store.db, runId).map((p) => ({ metric: p.name, step: p.step, value: p.value, group: p.stage }));
+  return {
+    title: `Run ${run.id}`,
+    kind: "run",
+    config: { kind: run.kind, seed: run.seed, config: getConfig(store.db, run.config_hash) },
+    manifest: toReportManifest(JSON.parse(run.manifest) as Manifest, { run: run.id, kind: run.kind, status: run.status, ...(run.error ? { error: run.error } : {}) }, run.ended_at),
+    metrics,
+    series,
+  };
+}
+
+export function studyReportData(store: Store, study: StudyRow): ReportData {
+  const spec = studySpec(study);
+  const frozen = loadFrozenTrials(store.db, study.id);
+  const trials: ReportTrial[] = frozen.map((t) => ({
+    number: t.number,
+    state: t.state,
+    params: t.params,
+    ...(t.value !== undefined ? { value: t.value } : {}),
+    intermediate: [...t.intermediate.entries()].sort((a, b) => a[0] - b[0]),
+  }));
+  const counts = { complete: 0, pruned: 0, fail: 0, running: 0 };
+  for (const t of frozen) counts[t.state]++;
+  const values = frozen.filter((t) => t.state === "complete" && t.value !== undefined && Number.isFinite(t.value)).map((t) => t.value!);
+  const metrics = values.length ? [summarizeMetric(spec.metric, values, { definition: `objective over ${values.length} complete trials (${spec.direction})` })] : [];
+  const steps = frozen.reduce((n, t) => n + t.intermediate.size, 0);
+  return {
+    title: `${study.mode === "sweep" ? "Sweep" : "Study"} ${study.name}`,
+    kind: "study",
+    config: { kind: study.kind, seed: study.seed, config: getConfig(store.db, study.config_hash), study: spec },
+    manifest: toReportManifest(
+      JSON.parse(study.manifest) as Manifest,
+      {
+        study: study.name,
+        kind: study.kind,
+        status: study.status,
+        sampler: spec.sampler.type,
+        pruner: spec.pruner.type,
+        trials: `${frozen.length}/${spec.nTrials} (${counts.complete} complete, ${counts.pruned} pruned, ${counts.fail} failed${counts.running ? `, ${counts.running} running` : ""})`,
+        "intermediate steps": steps,
+      },
+      study.ended_at,
+    ),
+    metrics,
+    trials,
+    direction: spec.direction,
+    objective: spec.metric,
+  };
+}
+
+/** ReportData for a study name or a run id. */
+export function reportData(store: Store, target: string): ReportData {
+  const study = getStudy(store.db, target);
+  if (study) return studyReportData(store, study);
+  if (getRun(store.db, target)) return runReportData(store, target);
+  const names = [...listStudies(store.db).map((s) => s.name), ...listRuns(store.db).map((r) => r.id)];
+  throw new ScalpelError("NOT_FOUND", `no run or study named '${target}' in ${store.dir}${suggest(target, names)}`, { fix: "list them with 'scalpel runs'" });
+}
