@@ -14,7 +14,9 @@ export class ScalpelError extends Error {
 
   constructor(code: string, message: string, opts: { file?: string; field?: string; fix?: string; cause?: unknown } = {}) {
     const where = [opts.file && `file ${opts.file}`, opts.field && `field ${opts.field}`].filter(Boolean).join(", ");
-    super(`${message}${where ? ` (${where})` : ""}${opts.fix ? `. Fix: ${opts.fix}` : ""}`, { cause: opts.cause });
+    const located = `${message}${where ? ` (${where})` : ""}`;
+    const fix = opts.fix ? `${/[.?!]$/.test(located) ? "" : "."} Fix: ${opts.fix}` : "";
+    super(located + fix, { cause: opts.cause });
     this.name = new.target.name;
     this.code = code;
     this.file = opts.file;

@@ -12,6 +12,8 @@ export interface Command {
   summary: string;
   /** Full help text for `scalpel NAME --help`. */
   usage: string;
+  /** Internal commands (e.g. the worker entry point run-trial) are left out of `scalpel --help`. */
+  hidden?: boolean;
   run(argv: string[]): Promise<number | void>;
 }
 

@@ -1,31 +1,34 @@
 /** `scalpel` entry point: dispatch to a command; user mistakes print one line, not a stack trace. */
 import { ScalpelError } from "../errors.js";
 import { didYouMean } from "../util/closest.js";
+import type { Command } from "./command.js";
 import { commands } from "./commands/index.js";
 
-function overview(): string {
-  const width = Math.max(...commands.map((c) => c.name.length), 8);
+async function overview(): Promise<string> {
+  const all: Command[] = await Promise.all(Object.values(commands).map((load) => load()));
+  const width = Math.max(...all.map((c) => c.name.length));
   return [
     "scalpel — look inside language models and change what they do",
     "",
     "usage: scalpel <command> [flags]     (scalpel <command> --help for details)",
     "",
-    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...all.filter((c) => !c.hidden).map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
   ].join("\n");
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
-    console.log(overview());
+    console.log(await overview());
     return 0;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
-    console.error(`scalpel: unknown command '${name}'.${didYouMean(name, commands.map((c) => c.name))}`);
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!load) {
+    console.error(`scalpel: unknown command '${name}'.${didYouMean(name, Object.keys(commands))}`);
     console.error(`Run 'scalpel --help' for the list of commands.`);
     return 2;
   }
+  const command = await load();
   if (rest.includes("--help") || rest.includes("-h")) {
     console.log(command.usage);
     return 0;
@@ -34,7 +37,9 @@ export async function main(argv: string[]): Promise<number> {
     return (await command.run(rest)) ?? 0;
   } catch (e) {
     if (e instanceof ScalpelError) {
-      console.error(`scalpel ${name}: ${e.message}`);
+      // Messages from parseFlags and the commands already start with "scalpel NAME:" at times.
+      const message = e.message.startsWith(`scalpel ${name}:`) ? e.message : `scalpel ${name}: ${e.message}`;
+      console.error(message);
       return e.name === "UsageError" ? 2 : 1;
     }
     throw e;

@@ -63,11 +63,19 @@ export async function toHFTensors(model: Model): Promise<Record<string, F32Tenso
   return family.toHF(model.config, host);
 }
 
-/** Write config.json, model.safetensors (sharded above 5 GB) and tokenizer.json into `dir` (Node). */
+/** Write config.json, model.safetensors (sharded above 5 GB), tokenizer.json and tokenizer_config.json into `dir` (Node). */
 export async function saveModel(model: Model, dir: string, options: SaveOptions = {}): Promise<void> {
   const { saveCheckpoint } = await import("../io/save-checkpoint.js");
   const hf = await toHFTensors(model);
   const tensors = Object.fromEntries(Object.entries(hf).map(([n, t]) => [n, { dtype: "float32" as const, shape: t.shape, data: t.data }]));
   const configJson = { ...model.config.raw, model_type: model.config.raw["model_type"] ?? model.config.modelType };
-  await saveCheckpoint(dir, { configJson, tensors, tokenizerJson: model.tokenizer.toJSON(), ...(options.floatDtype ? { floatDtype: options.floatDtype } : {}) });
+  // tokenizer_config.json carries what tokenizer.json cannot: BOS/EOS/pad tokens and add_bos_token.
+  const tokenizerConfig = model.tokenizer.toConfigJSON?.();
+  await saveCheckpoint(dir, {
+    configJson,
+    tensors,
+    tokenizerJson: model.tokenizer.toJSON(),
+    ...(tokenizerConfig ? { extraJsonFiles: { "tokenizer_config.json": tokenizerConfig } } : {}),
+    ...(options.floatDtype ? { floatDtype: options.floatDtype } : {}),
+  });
 }

@@ -9,14 +9,21 @@ export type DeviceName = "wasm" | "webgpu" | "cpu";
 
 let started: Promise<DeviceName> | undefined;
 
+/** Whether a WebGPU implementation is present (browsers; Node only with a binding on navigator.gpu). */
+function webgpuPresent(): boolean {
+  const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
+  return nav !== undefined && nav.gpu !== undefined;
+}
+
 /**
- * Start the engine. `prefer: "auto"` takes WebGPU when an implementation is present (browsers, or
- * Node with a WebGPU binding on `navigator.gpu`), else Wasm. Idempotent: later calls return the
- * device chosen by the first.
+ * Start the engine. `prefer: "auto"` takes WebGPU when an implementation is present, else Wasm.
+ * Idempotent: later calls return the device chosen by the first.
  */
 export function initEngine(prefer: DeviceName | "auto" = "auto"): Promise<DeviceName> {
   started ??= (async () => {
-    const available = (await init()) as DeviceName[];
+    // Only probe WebGPU where it can exist: jax-js's probe reads `navigator`, which Node 20 lacks.
+    const wanted: DeviceName[] = webgpuPresent() && (prefer === "auto" || prefer === "webgpu") ? ["webgpu", "wasm"] : ["wasm"];
+    const available = (await init(...wanted)) as DeviceName[];
     const order: DeviceName[] = prefer === "auto" ? ["webgpu", "wasm", "cpu"] : [prefer, "wasm", "cpu"];
     const device = order.find((d) => available.includes(d)) ?? "wasm";
     defaultDevice(device);

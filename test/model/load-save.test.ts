@@ -21,19 +21,23 @@ for (const variant of ["gpt2", "llama", "mistral"] as const) {
     const raw = { ...RAW[variant] } as Record<string, unknown>;
     const config = familyFor(raw["model_type"], "config.json").parseConfig(raw, "config.json");
     const words = Array.from({ length: config.vocabSize - 1 }, (_, i) => `w${i}`);
-    const tokenizer = wordLevelTokenizer(words, { unk: "<unk>" });
+    words.length -= 2; // room for the specials, which are appended after the words
+    const tokenizer = wordLevelTokenizer(words, { unk: "<unk>", bos: "<s>", pad: "<pad>" });
     const model = createModel(config, randomParams(config, 11, { biasStd: 0.1, normStd: 0.1, std: 0.1 }), tokenizer);
     const dir = await tmp();
     try {
       await saveModel(model, dir);
       const files = (await readdir(dir)).sort();
-      assert.deepEqual(files, ["config.json", "model.safetensors", "tokenizer.json"]);
+      assert.deepEqual(files, ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]);
       const savedConfig = JSON.parse(await readFile(path.join(dir, "config.json"), "utf8"));
       assert.equal(savedConfig.model_type, raw["model_type"]);
       const loaded = await loadModel(dir);
       assert.deepEqual({ ...loaded.config, raw: undefined, slidingWindowLayers: undefined }, { ...model.config, raw: undefined, slidingWindowLayers: undefined });
       assert.equal(paramCount(loaded), paramCount(model));
       assert.deepEqual(loaded.tokenizer.encode("w3 w7 w1").ids, [3, 7, 1]);
+      // Special-token ids live in tokenizer_config.json, not tokenizer.json: they must survive saving.
+      assert.deepEqual([loaded.tokenizer.bosId, loaded.tokenizer.padId], [model.tokenizer.bosId, model.tokenizer.padId]);
+      assert.notEqual(loaded.tokenizer.bosId, undefined);
       const tokens = tokenRows(2, 6, config.vocabSize);
       const a = readF32Sync(model.forward(tokens).logits!);
       const b = readF32Sync(loaded.forward(tokens).logits!);

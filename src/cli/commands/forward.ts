@@ -65,7 +65,7 @@ examples:
 
 export const forwardCommand: Command = {
   name: "forward",
-  summary: "run a text through a model; save tokens, logits (and activations) as safetensors",
+  summary: "Run a text through a model; save tokens, logits (and activations) as safetensors",
   usage,
   async run(argv) {
     const { values } = parseFlags("forward", argv, {

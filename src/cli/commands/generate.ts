@@ -30,7 +30,7 @@ examples:
 
 export const generateCommand: Command = {
   name: "generate",
-  summary: "continue a prompt with a model (greedy, temperature, top-k, top-p, stop strings)",
+  summary: "Continue a prompt with a model (greedy, temperature, top-k, top-p, stop strings)",
   usage,
   async run(argv) {
     const { values } = parseFlags("generate", argv, {

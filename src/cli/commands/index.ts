@@ -1,27 +1,20 @@
-/** The command registry: add one line per command file. */
+/**
+ * The command registry: name → loader. Commands load lazily so that a quick command (`scalpel check`)
+ * does not pay for importing the model and tensor stack. Add one line per command file.
+ */
 import type { Command } from "../command.js";
-import { check } from "./check.js";
-import { run } from "./run.js";
-import { resume } from "./resume.js";
-import { study } from "./study.js";
-import { sweep } from "./sweep.js";
-import { runs } from "./runs.js";
-import { runTrialCommand } from "./run-trial.js";
-import { report } from "./report.js";
-import { forwardCommand } from "./forward.js";
-import { generateCommand } from "./generate.js";
-import { inspectCommand } from "./inspect.js";
 
-export const commands: Command[] = [
-  check,
-  run,
-  resume,
-  study,
-  sweep,
-  runs,
-  runTrialCommand,
-  report,
-  forwardCommand,
-  generateCommand,
-  inspectCommand,
-];
+export const commands: Record<string, () => Promise<Command>> = {
+  "check": async () => (await import("./check.js")).check,
+  "run": async () => (await import("./run.js")).run,
+  "resume": async () => (await import("./resume.js")).resume,
+  "study": async () => (await import("./study.js")).study,
+  "sweep": async () => (await import("./sweep.js")).sweep,
+  "runs": async () => (await import("./runs.js")).runs,
+  "run-trial": async () => (await import("./run-trial.js")).runTrialCommand,
+  "report": async () => (await import("./report.js")).report,
+  "forward": async () => (await import("./forward.js")).forwardCommand,
+  "generate": async () => (await import("./generate.js")).generateCommand,
+  "inspect": async () => (await import("./inspect.js")).inspectCommand,
+  "demo": async () => (await import("./demo.js")).demoCommand,
+};

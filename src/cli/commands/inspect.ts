@@ -73,7 +73,7 @@ export function describe(model: Model, dir: string) {
 
 export const inspectCommand: Command = {
   name: "inspect",
-  summary: "show a model's configuration, parameter count and hook point names",
+  summary: "Show a model's configuration, parameter count and hook point names",
   usage,
   async run(argv) {
     const { values } = parseFlags("inspect", argv, { model: { type: "string" }, "all-hooks": { type: "boolean" }, json: { type: "boolean" } });

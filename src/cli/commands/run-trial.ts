@@ -5,6 +5,7 @@ import { parseFlagsFor } from "./lab-shared.js";
 
 export const runTrialCommand: Command = {
   name: "run-trial",
+  hidden: true,
   summary: "(internal) Run one trial of a stored study; used by executors' worker processes",
   usage: [
     "usage: scalpel run-trial --store DIR --study NAME --trial N --attempt K",
