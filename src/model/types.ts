@@ -124,10 +124,29 @@ export interface ForwardOptions {
   returnKV?: boolean;
   /** Stop after this hook point has been computed (logits are then not computed). */
   stopAt?: string;
+  /**
+   * Return the logits at the padded vocabulary width: [batch, pos, paddedVocab(vocab)] (the next
+   * multiple of 64, model/unembed.ts), the padding columns set to PAD_LOGIT (−1e9) and the real
+   * columns 0…vocab−1 unchanged. Softmax, logsumexp, argmax and gathers of real ids give the same
+   * results as on the unpadded logits. Why: the unembedding runs padded anyway (a matmul against
+   * GPT-2's 50257 columns is ~10× slower than against 50304), and cutting the padding off costs
+   * little forward but makes a backward pass through the logits several times slower; losses and
+   * scores computed from logits should ask for this. Ignored when the vocabulary needs no padding.
+   */
+  paddedLogits?: boolean;
+  /**
+   * Which positions get logits: "all" (default) or "last" ([batch, 1, vocab]: only the last
+   * column, e.g. for generation from left-padded prompts). Hook points and the KV cache still
+   * cover every position; only the final unembedding is skipped for the others.
+   */
+  logitsPositions?: "all" | "last";
 }
 
 export interface ForwardResult {
-  /** [batch, pos, vocab] float32; undefined when `stopAt` ended the pass early. */
+  /**
+   * [batch, pos, vocab] float32 (pos = 1 with logitsPositions "last"; vocab padded with
+   * paddedLogits); undefined when `stopAt` ended the pass early.
+   */
   logits?: Arr;
   /** Requested activations by hook point name (owned by the caller). */
   cache: Record<string, Arr>;

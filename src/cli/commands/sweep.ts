@@ -1,8 +1,7 @@
 /** `scalpel sweep CONFIG`: create or continue the sweep described by CONFIG's `sweep:` block. */
 import type { Command } from "../command.js";
-import { UsageError } from "../../errors.js";
-import { JSON_HELP, STORE_HELP, labFlags, onePositional, parseFlagsFor, withStore } from "./lab-shared.js";
-import { printStudyResult, studyProgress } from "./study-shared.js";
+import { JSON_HELP, STORE_HELP } from "./lab-shared.js";
+import { runStudyCommand } from "./study-shared.js";
 
 export const sweep: Command = {
   name: "sweep",
@@ -18,22 +17,5 @@ export const sweep: Command = {
     STORE_HELP,
     JSON_HELP,
   ].join("\n"),
-  async run(argv) {
-    const { values, positionals } = parseFlagsFor("sweep", argv, labFlags);
-    const file = onePositional("sweep", positionals, "config file");
-    const { loadExperiment } = await import("../../lab/config.js");
-    const exp = await loadExperiment(file);
-    if (exp.mode !== "sweep") {
-      const other = exp.mode === "run" ? "scalpel run" : `scalpel ${exp.mode}`;
-      throw new UsageError("WRONG_MODE", `${file} has no 'sweep:' block`, { file, fix: `add a 'sweep:' block, or use '${other} ${file}'` });
-    }
-    const { runStudy } = await import("../../lab/study/driver.js");
-    return withStore(values.store, async (store) => {
-      const progress = studyProgress(exp.study!.name, Boolean(values.json));
-      const result = await runStudy(store, exp, progress);
-      progress.finish();
-      printStudyResult(result, Boolean(values.json), store.dir);
-      return result.counts.running > 0 ? 1 : 0;
-    });
-  },
+  run: (argv) => runStudyCommand("sweep", argv),
 };
