@@ -68,13 +68,45 @@ test("ill-typed, inconsistent or unsupported configs are typed errors naming the
     [{ model_type: "llama", num_attention_heads: 32, num_key_value_heads: 5 }, "num_key_value_heads"],
     [{ model_type: "llama", rope_scaling: { rope_type: "yarn", factor: 2 } }, "rope_scaling"],
     [{ model_type: "llama", rope_scaling: { rope_type: "linear" } }, "rope_scaling.factor"],
-    [{ model_type: "llama", rms_norm_eps: null, hidden_size: -1 }, "hidden_size"],
+    [{ model_type: "llama", hidden_size: -1 }, "hidden_size"],
+    [{ model_type: "llama", rms_norm_eps: null }, "rms_norm_eps"],
     [{ model_type: "qwen2", num_hidden_layers: 2, layer_types: ["sliding_attention"] }, "layer_types"],
   ];
   for (const [raw, field] of bad) {
     assert.throws(() => parse(raw), (e: unknown) => e instanceof ConfigError && e.field === field && e.file === "config.json", JSON.stringify(raw));
   }
   assert.throws(() => familyFor("gpt3", "config.json"), (e: unknown) => e instanceof UnsupportedArchitectureError && /gpt2/.test(e.message));
+});
+
+test("absent takes transformers' default; an explicit null is None (configuration_{llama,mistral,qwen2,gpt2}.py)", () => {
+  // Mistral: num_key_value_heads defaults to 8, but None → num_attention_heads.
+  assert.equal(parse({ model_type: "mistral" }).nKVHeads, 8);
+  assert.equal(parse({ model_type: "mistral", num_key_value_heads: null }).nKVHeads, 32);
+  assert.equal(parse({ model_type: "qwen2", num_attention_heads: 16, num_key_value_heads: null }).nKVHeads, 16);
+  // sliding_window: int | None = 4096; None → no window.
+  assert.equal(parse({ model_type: "mistral" }).slidingWindow, 4096);
+  assert.equal(parse({ model_type: "mistral", sliding_window: null }).slidingWindow, undefined);
+  // head_dim / rope_scaling / layer_types: None means "derive it" / "none", the same as absent.
+  assert.equal(parse({ model_type: "llama", hidden_size: 64, num_attention_heads: 4, head_dim: null }).dHead, 16);
+  assert.equal(parse({ model_type: "llama", rope_scaling: null }).ropeScaling, undefined);
+  const q = parse({ model_type: "qwen2", num_hidden_layers: 4, use_sliding_window: true, sliding_window: 8, max_window_layers: 3, layer_types: null });
+  assert.deepEqual([0, 1, 2, 3].map((l) => q.slidingWindowLayers!(l)), [false, false, false, true]);
+  // Token ids: GPT-2's absent bos/eos are 50256; null is None (no such token).
+  const g = parse({ model_type: "gpt2", bos_token_id: null, eos_token_id: null });
+  assert.deepEqual([g.bosTokenId, g.eosTokenId], [undefined, undefined]);
+  // rope_parameters' rope_theta wins over a top-level one (convert_rope_params_to_dict: setdefault).
+  assert.equal(parse({ model_type: "llama", rope_theta: 10000, rope_parameters: { rope_type: "default", rope_theta: 500000 } }).rotaryBase, 500000);
+  // Fields typed plain int / float / str / bool: null is ill-typed, CONFIG_FIELD_TYPE; bad values CONFIG_FIELD_VALUE.
+  for (const [raw, field, code] of [
+    [{ model_type: "llama", intermediate_size: null }, "intermediate_size", "CONFIG_FIELD_TYPE"],
+    [{ model_type: "mistral", hidden_act: null }, "hidden_act", "CONFIG_FIELD_TYPE"],
+    [{ model_type: "qwen2", use_sliding_window: null }, "use_sliding_window", "CONFIG_FIELD_TYPE"],
+    [{ model_type: "gpt2", layer_norm_epsilon: null }, "layer_norm_epsilon", "CONFIG_FIELD_TYPE"],
+    [{ model_type: "mistral", sliding_window: 0 }, "sliding_window", "CONFIG_FIELD_TYPE"],
+    [{ model_type: "gpt2", n_embd: 100, n_head: 12 }, "n_head", "CONFIG_FIELD_VALUE"],
+  ] as [Record<string, unknown>, string, string][]) {
+    assert.throws(() => parse(raw), (e: unknown) => e instanceof ConfigError && e.field === field && e.code === code, JSON.stringify(raw));
+  }
 });
 
 function hostParams(config: ModelConfig): Record<string, F32Tensor> {

@@ -38,28 +38,15 @@ import {
   eosId,
   intOr,
   numOr,
+  optInt,
   optPositive,
   param,
   readRope,
+  slidingLayers,
   strOr,
   tokenId,
 } from "./hf-fields.js";
 import { copy, need, transpose2d } from "./host.js";
-
-/** Layer types in config order; HF's default pattern when layer_types is absent. */
-function layerTypes(raw: Record<string, unknown>, nLayers: number, file: string): string[] {
-  const v = raw["layer_types"];
-  if (v === undefined || v === null) {
-    return Array.from({ length: nLayers }, (_, i) => ((i + 1) % 2 ? "sliding_attention" : "full_attention"));
-  }
-  const ok = Array.isArray(v) && v.length === nLayers && v.every((t) => t === "sliding_attention" || t === "full_attention");
-  if (!ok) {
-    throw configError(file, "layer_types",
-      `layer_types must list "sliding_attention" or "full_attention" for each of the ${nLayers} layers`,
-      "fix layer_types or remove it to use the default alternating pattern");
-  }
-  return v as string[];
-}
 
 function parseConfig(raw: Record<string, unknown>, file: string): ModelConfig {
   // Absent fields take configuration_gemma2.py's defaults (gemma-2-2b's sizes).
@@ -83,9 +70,9 @@ function parseConfig(raw: Record<string, unknown>, file: string): ModelConfig {
   if (rope.partial !== 1) {
     throw configError(file, rope.partialField, "Gemma-2 rotates the whole head; partial_rotary_factor must be 1", "remove it");
   }
-  const slidingWindow = optPositive(raw, "sliding_window", 4096, file);
-  const types = layerTypes(raw, nLayers, file);
-  const sliding = types.map((t) => t === "sliding_attention");
+  const slidingWindow = optInt(raw, "sliding_window", 4096, file);
+  // configuration_gemma2.py: layer_types defaults to "sliding_attention" if (i + 1) % 2 else "full_attention".
+  const sliding = slidingLayers(raw, nLayers, file, (l) => (l + 1) % 2 === 1);
   // Gemma2MLP reads hidden_activation (hidden_act, also present in released configs, is Gemma-1's).
   const act = strOr(raw, "hidden_activation", "gelu_pytorch_tanh", file);
   activation(act, file, "hidden_activation");

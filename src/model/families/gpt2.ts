@@ -3,8 +3,9 @@
  *
  * Defaults from GPT2Config: vocab_size 50257, n_positions 1024, n_embd 768, n_layer 12, n_head 12,
  * n_inner None (→ 4·n_embd), activation_function "gelu_new", layer_norm_epsilon 1e-5,
- * tie_word_embeddings True, bos/eos 50256. Attention scores are divided by sqrt(head_dim)
- * (scale_attn_weights True); scale_attn_by_inverse_layer_idx is not implemented and rejected.
+ * tie_word_embeddings True, bos/eos 50256 (an explicit null is None: no such token). Attention
+ * scores are divided by sqrt(head_dim) (scale_attn_weights True); scale_attn_by_inverse_layer_idx
+ * is not implemented and rejected.
  *
  * Weights are Conv1D, already [in, out]; c_attn fuses Q, K, V along its output columns
  * (split(split_size = n_embd, dim=2) in GPT2Attention.forward). Checkpoints come with or without the
@@ -13,35 +14,34 @@
  */
 import { activation } from "../activations.js";
 import type { ModelConfig } from "../types.js";
-import { ConfigFields } from "./config-fields.js";
+import { boolOr, configError, eosId, intOr, numOr, optInt, param, strOr, tokenId } from "./hf-fields.js";
 import { concatLast, copy, need, sliceLast, transpose2d } from "./host.js";
 import type { F32Tensor, Family, HFTensorSource } from "./types.js";
 
 function parseConfig(raw: Record<string, unknown>, file: string): ModelConfig {
-  const f = new ConfigFields(raw, file);
-  const dModel = f.int("n_embd", 768);
-  const nHeads = f.int("n_head", 12);
-  if (dModel % nHeads !== 0) f.fail("n_head", `n_embd ${dModel} is not divisible by n_head ${nHeads}`, "fix n_embd / n_head");
-  const act = f.str("activation_function", "gelu_new");
+  const dModel = intOr(raw, "n_embd", 768, file);
+  const nHeads = intOr(raw, "n_head", 12, file);
+  if (dModel % nHeads !== 0) throw configError(file, "n_head", `n_embd ${dModel} is not divisible by n_head ${nHeads}`, "fix n_embd / n_head");
+  const act = strOr(raw, "activation_function", "gelu_new", file);
   activation(act, file, "activation_function");
-  if (!f.bool("scale_attn_weights", true)) {
-    f.fail("scale_attn_weights", "scale_attn_weights=false is not supported", "use a checkpoint with scale_attn_weights=true");
+  if (!boolOr(raw, "scale_attn_weights", true, file)) {
+    throw configError(file, "scale_attn_weights", "scale_attn_weights=false is not supported", "use a checkpoint with scale_attn_weights=true");
   }
-  if (f.bool("scale_attn_by_inverse_layer_idx", false)) {
-    f.fail("scale_attn_by_inverse_layer_idx", "scale_attn_by_inverse_layer_idx=true is not supported", "use a checkpoint without it");
+  if (boolOr(raw, "scale_attn_by_inverse_layer_idx", false, file)) {
+    throw configError(file, "scale_attn_by_inverse_layer_idx", "scale_attn_by_inverse_layer_idx=true is not supported", "use a checkpoint without it");
   }
   const config: ModelConfig = {
     modelType: "gpt2",
-    vocabSize: f.int("vocab_size", 50257),
+    vocabSize: intOr(raw, "vocab_size", 50257, file),
     dModel,
-    nLayers: f.int("n_layer", 12),
+    nLayers: intOr(raw, "n_layer", 12, file),
     nHeads,
     nKVHeads: nHeads,
     dHead: dModel / nHeads,
-    dMlp: f.optInt("n_inner") ?? 4 * dModel,
-    nCtx: f.int("n_positions", 1024),
+    dMlp: optInt(raw, "n_inner", undefined, file) ?? 4 * dModel, // n_inner None → 4·n_embd
+    nCtx: intOr(raw, "n_positions", 1024, file),
     norm: "layernorm",
-    normEps: f.num("layer_norm_epsilon", 1e-5),
+    normEps: numOr(raw, "layer_norm_epsilon", 1e-5, file),
     act,
     gatedMlp: false,
     positional: "learned",
@@ -49,15 +49,16 @@ function parseConfig(raw: Record<string, unknown>, file: string): ModelConfig {
     rotaryBase: 10000,
     rotaryInterleaved: false,
     parallelResidual: false,
-    tiedEmbeddings: f.bool("tie_word_embeddings", true),
+    tiedEmbeddings: boolOr(raw, "tie_word_embeddings", true, file),
     biases: { qkv: true, o: true, mlp: true, unembed: false },
     raw,
   };
-  const bos = f.optTokenId("bos_token_id") ?? 50256;
-  const eos = f.optTokenIds("eos_token_id") ?? 50256;
-  const pad = f.optTokenId("pad_token_id");
-  config.bosTokenId = bos;
-  config.eosTokenId = eos;
+  // GPT2Config stores bos/eos as given: absent → 50256, null → None (no such token).
+  const bos = tokenId(raw, "bos_token_id", 50256, file);
+  const eos = eosId(raw, 50256, file);
+  const pad = tokenId(raw, "pad_token_id", undefined, file);
+  if (bos !== undefined) config.bosTokenId = bos;
+  if (eos !== undefined) config.eosTokenId = eos;
   if (pad !== undefined) config.padTokenId = pad;
   return config;
 }
@@ -95,11 +96,7 @@ async function fromHF(config: ModelConfig, source: HFTensorSource): Promise<Reco
 }
 
 function toHF(config: ModelConfig, params: Record<string, F32Tensor>): Record<string, F32Tensor> {
-  const p = (name: string): F32Tensor => {
-    const t = params[name];
-    if (!t) throw new Error(`gpt2.toHF: parameter '${name}' is missing`);
-    return t;
-  };
+  const p = (name: string): F32Tensor => param(params, name);
   const out: Record<string, F32Tensor> = {};
   out["transformer.wte.weight"] = copy(p("embed.W_E"));
   out["transformer.wpe.weight"] = copy(p("pos_embed.W_pos"));

@@ -45,7 +45,7 @@ function parseConfig(raw: Record<string, unknown>, file: string): ModelConfig {
   }
   const dHead = dModel / nHeads;
   // configuration_gptj.py: rotary_dim=64 by default; an explicit null means the whole head.
-  const rotaryDim = raw["rotary_dim"] === null ? dHead : intOr(raw, "rotary_dim", 64, file);
+  const rotaryDim = optInt(raw, "rotary_dim", 64, file) ?? dHead;
   if (rotaryDim % 2 !== 0 || rotaryDim > dHead) {
     throw configError(file, "rotary_dim", `rotary_dim ${rotaryDim} must be even and at most the head size ${dHead}`,
       "set rotary_dim to an even number <= n_embd / n_head");
@@ -58,7 +58,7 @@ function parseConfig(raw: Record<string, unknown>, file: string): ModelConfig {
     nHeads,
     nKVHeads: nHeads,
     dHead,
-    dMlp: optInt(raw, "n_inner", file) ?? 4 * dModel,
+    dMlp: optInt(raw, "n_inner", undefined, file) ?? 4 * dModel,
     nCtx: intOr(raw, "n_positions", 2048, file),
     norm: "layernorm",
     normEps: numOr(raw, "layer_norm_epsilon", 1e-5, file),

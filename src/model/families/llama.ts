@@ -19,14 +19,19 @@
  *   rms_norm_eps 1e-6, hidden_act silu, rope_theta 10000, tie_word_embeddings false (all three).
  * head_dim defaults to hidden_size / num_attention_heads; rope dims = head_dim·partial_rotary_factor.
  * Newer configs may carry `rope_parameters` (rope_theta + rope_type + scaling keys) instead of
- * rope_theta/rope_scaling; both are read.
+ * rope_theta/rope_scaling; both are read (readRope, shared with NeoX and Gemma-2).
+ * An explicit null is Python's None (hf-fields.ts): head_dim null → hidden_size / heads;
+ * num_key_value_heads null → num_attention_heads (all three __init__s: "if num_key_value_heads is
+ * None: num_key_value_heads = num_attention_heads" — so Mistral's null is NOT its default 8);
+ * sliding_window / rope_scaling / rope_parameters / layer_types null → none / derived. Token ids are
+ * taken as given; an absent one stays unset (Llama/Mistral's bos 1 / eos 2 defaults are not applied).
  *
  * HF Linear weights are [out, in]; scalpel's are [in, out], so every projection is transposed.
  */
 import { activation } from "../activations.js";
 import { validateRopeScaling } from "../rotary.js";
-import type { ModelConfig, ModelType } from "../types.js";
-import { ConfigFields } from "./config-fields.js";
+import type { ModelConfig } from "../types.js";
+import { boolOr, configError, eosId, intOr, numOr, optInt, param, readRope, slidingLayers, strOr, tokenId } from "./hf-fields.js";
 import { copy, need, transpose2d } from "./host.js";
 import type { F32Tensor, Family, HFTensorSource } from "./types.js";
 
@@ -37,106 +42,91 @@ const DEFAULTS: Record<"llama" | "mistral" | "qwen2", { vocab: number; mlp: numb
 };
 
 function parseConfig(raw: Record<string, unknown>, file: string): ModelConfig {
-  const f = new ConfigFields(raw, file);
-  const modelType = f.str("model_type") as "llama" | "mistral" | "qwen2";
-  const def = DEFAULTS[modelType];
-  if (!def) f.fail("model_type", `model_type '${modelType}' is not handled by the llama family`, "use llama, mistral or qwen2");
-  const dModel = f.int("hidden_size", 4096);
-  const nHeads = f.int("num_attention_heads", 32);
-  const nKVHeads = f.optInt("num_key_value_heads") ?? def.kv ?? nHeads;
-  if (nHeads % nKVHeads !== 0) {
-    f.fail("num_key_value_heads", `num_attention_heads ${nHeads} is not a multiple of num_key_value_heads ${nKVHeads}`, "fix the head counts");
+  const modelType = raw["model_type"];
+  if (modelType !== "llama" && modelType !== "mistral" && modelType !== "qwen2") {
+    throw configError(file, "model_type", `model_type ${JSON.stringify(modelType)} is not handled by the llama family`, "use llama, mistral or qwen2");
   }
-  const explicitHeadDim = f.optInt("head_dim");
+  const def = DEFAULTS[modelType];
+  const dModel = intOr(raw, "hidden_size", 4096, file);
+  const nHeads = intOr(raw, "num_attention_heads", 32, file);
+  // num_key_value_heads: int | None; None (llama's default) → num_attention_heads in all three.
+  const nKVHeads = optInt(raw, "num_key_value_heads", def.kv, file) ?? nHeads;
+  if (nHeads % nKVHeads !== 0) {
+    throw configError(file, "num_key_value_heads", `num_attention_heads ${nHeads} is not a multiple of num_key_value_heads ${nKVHeads}`, "fix the head counts");
+  }
+  // head_dim: int | None = None; None → hidden_size // num_attention_heads.
+  const explicitHeadDim = optInt(raw, "head_dim", undefined, file);
   if (explicitHeadDim === undefined && dModel % nHeads !== 0) {
-    f.fail("num_attention_heads", `hidden_size ${dModel} is not divisible by num_attention_heads ${nHeads}`, "set head_dim or fix the sizes");
+    throw configError(file, "num_attention_heads", `hidden_size ${dModel} is not divisible by num_attention_heads ${nHeads}`, "set head_dim or fix the sizes");
   }
   const dHead = explicitHeadDim ?? dModel / nHeads;
-  const act = f.str("hidden_act", "silu");
+  const act = strOr(raw, "hidden_act", "silu", file);
   activation(act, file, "hidden_act");
-  const nLayers = f.int("num_hidden_layers", 32);
+  const nLayers = intOr(raw, "num_hidden_layers", 32, file);
 
-  // Rotary: rope_theta / rope_scaling, or transformers v5's rope_parameters.
-  const ropeParams = f.optObject("rope_parameters");
-  let rotaryBase = f.num("rope_theta", 10000);
-  let ropeScaling = f.optObject("rope_scaling");
-  if (ropeParams && !f.has("rope_theta")) {
-    const theta = ropeParams["rope_theta"];
-    if (theta !== undefined) {
-      if (typeof theta !== "number" || !Number.isFinite(theta)) return f.fail("rope_parameters", "rope_parameters.rope_theta must be a number", "fix rope_parameters");
-      rotaryBase = theta;
-    }
-    const type = ropeParams["rope_type"] ?? ropeParams["type"];
-    if (!ropeScaling && type !== undefined && type !== "default") ropeScaling = ropeParams;
+  const rope = readRope(raw, file);
+  validateRopeScaling(rope.scaling, file);
+  const rotaryDim = Math.floor(dHead * rope.partial);
+  if (rotaryDim % 2 !== 0 || rotaryDim <= 0) {
+    throw configError(file, rope.partialField, `rotary dimension ${rotaryDim} must be a positive even number`, `fix ${rope.partialField} / head_dim`);
   }
-  validateRopeScaling(ropeScaling, file);
-  const partial = f.num("partial_rotary_factor", 1);
-  const rotaryDim = Math.floor(dHead * partial);
-  if (rotaryDim % 2 !== 0 || rotaryDim <= 0) f.fail("partial_rotary_factor", `rotary dimension ${rotaryDim} must be a positive even number`, "fix partial_rotary_factor / head_dim");
 
   const config: ModelConfig = {
-    modelType: modelType as ModelType,
-    vocabSize: f.int("vocab_size", def.vocab),
+    modelType,
+    vocabSize: intOr(raw, "vocab_size", def.vocab, file),
     dModel,
     nLayers,
     nHeads,
     nKVHeads,
     dHead,
-    dMlp: f.int("intermediate_size", def.mlp),
-    nCtx: f.int("max_position_embeddings", def.ctx),
+    dMlp: intOr(raw, "intermediate_size", def.mlp, file),
+    nCtx: intOr(raw, "max_position_embeddings", def.ctx, file),
     norm: "rmsnorm",
-    normEps: f.num("rms_norm_eps", 1e-6),
+    normEps: numOr(raw, "rms_norm_eps", 1e-6, file),
     act,
     gatedMlp: true,
     positional: "rotary",
     rotaryDim,
-    rotaryBase,
+    rotaryBase: rope.theta,
     rotaryInterleaved: false,
     parallelResidual: false,
-    tiedEmbeddings: f.bool("tie_word_embeddings", false),
+    tiedEmbeddings: boolOr(raw, "tie_word_embeddings", false, file),
     raw,
   };
-  if (ropeScaling) config.ropeScaling = ropeScaling;
+  if (rope.scaling) config.ropeScaling = rope.scaling;
 
   if (modelType === "qwen2") {
     config.biases = { qkv: true, o: false, mlp: false, unembed: false };
   } else if (modelType === "llama") {
-    const attnBias = f.bool("attention_bias", false);
-    const mlpBias = f.bool("mlp_bias", false);
+    const attnBias = boolOr(raw, "attention_bias", false, file);
+    const mlpBias = boolOr(raw, "mlp_bias", false, file);
     config.biases = { qkv: attnBias, o: attnBias, mlp: mlpBias, unembed: false };
   } else {
     config.biases = { qkv: false, o: false, mlp: false, unembed: false };
   }
 
-  // Sliding window.
+  // Sliding window (sliding_window: int | None = 4096; None → no window).
   if (modelType === "mistral") {
-    const w = raw["sliding_window"] === undefined ? 4096 : f.optInt("sliding_window");
-    if (w !== undefined) config.slidingWindow = w;
+    const window = optInt(raw, "sliding_window", 4096, file);
+    if (window !== undefined) config.slidingWindow = window;
   } else if (modelType === "qwen2") {
-    const use = f.bool("use_sliding_window", false);
-    const w = raw["sliding_window"] === undefined ? 4096 : f.optInt("sliding_window");
-    const layerTypes = raw["layer_types"];
-    if (Array.isArray(layerTypes)) {
-      if (layerTypes.length !== nLayers || !layerTypes.every((t) => t === "sliding_attention" || t === "full_attention")) {
-        f.fail("layer_types", "layer_types must list 'sliding_attention' or 'full_attention' for every layer", "fix layer_types");
-      }
-      if (use && w !== undefined && layerTypes.includes("sliding_attention")) {
-        const types = layerTypes as string[];
-        config.slidingWindow = w;
-        config.slidingWindowLayers = (l) => types[l] === "sliding_attention";
-      }
-    } else if (use && w !== undefined) {
-      const from = f.int("max_window_layers", 28);
-      if (from < nLayers) {
-        config.slidingWindow = w;
-        config.slidingWindowLayers = (l) => l >= from;
-      }
+    // configuration_qwen2.py: sliding_window = sliding_window if use_sliding_window else None;
+    // layer_types None → "sliding_attention" on layers i >= max_window_layers when a window is set.
+    const use = boolOr(raw, "use_sliding_window", false, file);
+    const w = optInt(raw, "sliding_window", 4096, file);
+    const window = use ? w : undefined;
+    const from = window === undefined ? nLayers : intOr(raw, "max_window_layers", 28, file);
+    const sliding = slidingLayers(raw, nLayers, file, (l) => l >= from);
+    if (window !== undefined && sliding.includes(true)) {
+      config.slidingWindow = window;
+      config.slidingWindowLayers = (l) => sliding[l] === true;
     }
   }
 
-  const bos = f.optTokenId("bos_token_id");
-  const eos = f.optTokenIds("eos_token_id");
-  const pad = f.optTokenId("pad_token_id");
+  // Token ids: int | None, absent → undefined here (see the header).
+  const bos = tokenId(raw, "bos_token_id", undefined, file);
+  const eos = eosId(raw, undefined, file);
+  const pad = tokenId(raw, "pad_token_id", undefined, file);
   if (bos !== undefined) config.bosTokenId = bos;
   if (eos !== undefined) config.eosTokenId = eos;
   if (pad !== undefined) config.padTokenId = pad;
@@ -208,11 +198,7 @@ async function fromHF(config: ModelConfig, source: HFTensorSource): Promise<Reco
 }
 
 function toHF(config: ModelConfig, params: Record<string, F32Tensor>): Record<string, F32Tensor> {
-  const p = (name: string): F32Tensor => {
-    const t = params[name];
-    if (!t) throw new Error(`llama.toHF: parameter '${name}' is missing`);
-    return t;
-  };
+  const p = (name: string): F32Tensor => param(params, name);
   const out: Record<string, F32Tensor> = {};
   out["model.embed_tokens.weight"] = copy(p("embed.W_E"));
   for (let l = 0; l < config.nLayers; l++) {
