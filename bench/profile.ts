@@ -10,7 +10,7 @@
  * - jit:    jit of the whole forward (params as arguments) vs eager.
  * - grad:   forward+backward w.r.t. blocks.6.mlp.W_out, and the loss-side variants alone:
  *           slice-back vs masked padded columns, takeAlongAxis vs one-hot (iota compare).
- * - decode: one KV-cached decoding step and its parts.
+ * - decode: one KV-cached decoding step and its parts, eager and compiled (padded cache).
  * Medians of 3 runs after 1 warm-up; all reads are asynchronous (worker pool).
  */
 import { enableNodeThreads, stopNodeThreads } from "../src/tensor/node-threads.js";
@@ -173,19 +173,21 @@ if (on("grad")) {
     await logits!.blockUntilReady();
     logits!.dispose();
   });
-  row("apply() forward alone (unembedding padded on the fly)", fwdMs);
+  row("apply() forward alone (model's padded unembedding and fused QKV reused)", fwdMs);
+  for (const paddedLogits of [false, true]) {
+    row(
+      `grad, loss = mean CE via takeAlongAxis${paddedLogits ? ", paddedLogits" : ", logits cut to 50257"}`,
+      await gradMs((W) => {
+        const { logprobs, greedy } = tokenLogprobs(model.apply(withW(W), inputs, { paddedLogits }).logits!, targets());
+        greedy.dispose();
+        return logprobs.mean().neg();
+      }),
+    );
+  }
   row(
-    "grad, loss = mean CE via takeAlongAxis",
+    "grad, loss = mean CE via one-hot (targets == arange(V)), paddedLogits",
     await gradMs((W) => {
-      const { logprobs, greedy } = tokenLogprobs(model.apply(withW(W), inputs).logits!, targets());
-      greedy.dispose();
-      return logprobs.mean().neg();
-    }),
-  );
-  row(
-    "grad, loss = mean CE via one-hot (targets == arange(V))",
-    await gradMs((W) => {
-      const logits = model.apply(withW(W), inputs).logits!;
+      const logits = model.apply(withW(W), inputs, { paddedLogits: true }).logits!;
       const V = logits.shape[2]!;
       const onehot = np.equal(np.expandDims(targets(), -1), np.arange(V, undefined, undefined, { dtype: np.int32 })).astype(np.float32);
       const picked = np.sum(logits.ref.mul(onehot), -1);
@@ -246,6 +248,20 @@ if (on("decode")) {
   await time("decode step to ln_final.hook_normalized", "ln_final.hook_normalized");
   await time("decode step, full (logits)");
   await time("decode step, full (logits), read with dataSync (no workers)", undefined, true);
+  // The generate() path: a cache with room (kvPadTo) keeps shapes fixed, so the step runs compiled.
+  const padded: number[] = [];
+  await med(async () => {
+    const pre = model.forward(prompt, { returnKV: true, kvPadTo: 64 });
+    pre.logits!.dispose();
+    await Promise.all(pre.kv!.layers.map((l) => l.v.blockUntilReady()));
+    const t = performance.now();
+    const r = model.forward([[5]], { kv: pre.kv, paddedLogits: true });
+    await r.logits!.blockUntilReady();
+    padded.push(performance.now() - t);
+    r.logits!.dispose();
+    for (const l of r.kv!.layers) (l.k.dispose(), l.v.dispose());
+  }, 3, 1);
+  row("decode step, padded KV cache (kvPadTo 64: compiled step)", padded.slice(1).sort((a, b) => a - b)[1]!);
   const x = rnd([1, 1, 768], 15);
   const W = rnd([768, 50304], 16);
   row("unembed GEMV [1,768]·[768,50304]", await med(async () => {

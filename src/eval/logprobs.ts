@@ -117,7 +117,9 @@ export async function loglikelihoodTokens(model: Model, requests: TokenRequest[]
       cont.forEach((t, k) => (row[first + k] = t));
       return row;
     });
-    const { logits, cache } = model.forward(tokens, { attentionMask: mask, hooks: options.hooks });
+    // Padded logits: the padding columns are −1e9 and change neither logsumexp nor argmax, and no
+    // gather cuts them off (model/types.ts ForwardOptions.paddedLogits).
+    const { logits, cache } = model.forward(tokens, { attentionMask: mask, hooks: options.hooks, paddedLogits: true });
     disposeTree(cache);
     if (!logits) throw new Error("loglikelihood: forward returned no logits");
     const { logprobs, greedy } = tokenLogprobs(logits, np.array(targets, { dtype: np.int32 }));
@@ -147,7 +149,9 @@ export async function loglikelihoodTokens(model: Model, requests: TokenRequest[]
  * Device-side scoring of `logits` [batch, pos, vocab] against `targets` [batch, pos] (int32):
  * log_softmax(logits)[b, j, targets[b, j]] as logits − logsumexp (no [batch, pos, vocab]
  * log-softmax is materialised), and the argmax per position. Consumes both arguments;
- * differentiable in `logits` for gradient-based methods.
+ * differentiable in `logits` for gradient-based methods. The logits may be padded past the
+ * vocabulary with very negative columns (forward's `paddedLogits: true`, the fast choice under
+ * `grad`): the results are the same.
  */
 export function tokenLogprobs(logits: Arr, targets: Arr): { logprobs: Arr; greedy: Arr } {
   const lse = nn.logsumexp(logits.ref, -1);

@@ -30,6 +30,14 @@ export function validateForward(config: ModelConfig, tokens: number[][], options
   for (const name of Object.keys(options.hooks ?? {})) checkName(config, name, "hooks");
   if (Array.isArray(options.cache)) for (const name of options.cache as string[]) checkName(config, name, "cache");
   if (options.stopAt !== undefined) checkName(config, options.stopAt, "stopAt");
+  const lp = options.logitsPositions;
+  if (lp !== undefined && lp !== "all" && lp !== "last") {
+    throw new ConfigError("BAD_OPTION", `logitsPositions must be "all" or "last", got ${JSON.stringify(lp)}`, { field: "logitsPositions" });
+  }
+  const padTo = options.kvPadTo;
+  if (padTo !== undefined && !(Number.isInteger(padTo) && padTo > 0)) {
+    throw new ConfigError("BAD_OPTION", `kvPadTo must be a positive integer, got ${padTo}`, { field: "kvPadTo" });
+  }
   const len = tokens[0]?.length ?? 0;
   if (tokens.length === 0 || len === 0) throw new ConfigError("EMPTY_INPUT", "tokens must be a non-empty [batch][pos] array", { field: "tokens" });
   for (const row of tokens) {

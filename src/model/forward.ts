@@ -19,7 +19,7 @@
  */
 import { jit, numpy as np, tree } from "@jax-js/jax";
 import { activation } from "./activations.js";
-import { attention } from "./attention.js";
+import { attention, type FusedQKV } from "./attention.js";
 import { paramGetter, validateForward } from "./forward-checks.js";
 import { HookRunner } from "./hooks.js";
 import { attentionBias, planMask, type MaskPlan } from "./mask.js";
@@ -29,11 +29,29 @@ import { rotaryTables } from "./rotary.js";
 import type { Arr, ForwardOptions, ForwardResult, KVCache, ModelConfig, Params } from "./types.js";
 import { prepareUnembed, unembed, type Unembed } from "./unembed.js";
 
-export interface ForwardInternals {
-  /** A padded unembedding prepared from these same params (Model.forward); else padded on the fly. */
+/**
+ * Weights derived once from a model's own parameters (Model caches them; see model.ts), borrowed
+ * by every pass whose parameters they were derived from. Absent pieces are computed on the fly
+ * (the unembedding) or skipped (the fused QKV projection: three matmuls instead).
+ */
+export interface Prepared {
+  /** The padded unembedding (unembed.ts). */
   unembed?: Unembed;
+  /** Per layer, W_Q | W_K | W_V side by side ([d_model, (n_heads + 2·n_kv_heads)·d_head]), biases likewise. */
+  qkv?: (FusedQKV | undefined)[];
+}
+
+export interface ForwardInternals {
+  /** Derived weights of these same params (borrowed). */
+  prepared?: Prepared;
   /** Run unhooked, uncached, cache-less passes through this compiled core (see jitCore). */
   jitted?: JittedCore;
+  /**
+   * How many leading blocks (with the embeddings) use only the model's own parameters, and the
+   * compiled prefix for k such blocks (see jitPrefix); eager passes start with it when they can.
+   */
+  ownLayers?: number;
+  prefix?: (k: number) => JittedPrefix;
 }
 
 /** The array inputs of one pass, all computed in JS from tokens, mask and cache length. */
@@ -44,11 +62,24 @@ export interface CoreInputs {
   windowBias?: Arr;
   cos?: Arr;
   sin?: Arr;
+  /** [1, 1, capacity, len]: one-hot placement of this call's keys/values in a cache with room. */
+  place?: Arr;
 }
 
-export type JittedCore = ((params: Params, inputs: CoreInputs, unembed: Unembed) => Arr) & { dispose(): void };
+type KVLayers = { k: Arr; v: Arr }[];
 
-function coreInputs(config: ModelConfig, tokens: number[][], plan: MaskPlan): CoreInputs {
+/** The options a compiled core is specialised for (each combination is its own jit program). */
+export interface CoreShape {
+  paddedLogits: boolean;
+  lastOnly: boolean;
+}
+
+export type JittedCore = ((params: Params, inputs: CoreInputs, prepared: Prepared, kv?: KVLayers) => { logits: Arr; kv?: KVLayers }) & {
+  dispose(): void;
+};
+
+/** `capacity`: the key length of a cache with room (KVCache.padTo), else past + len. */
+function coreInputs(config: ModelConfig, tokens: number[][], plan: MaskPlan, capacity?: number): CoreInputs {
   const { batch, len } = plan;
   const inputs: CoreInputs = { ids: np.array(Int32Array.from(tokens.flat()), { dtype: np.int32 }).reshape([batch, len]) };
   if (config.positional === "learned") {
@@ -58,9 +89,25 @@ function coreInputs(config: ModelConfig, tokens: number[][], plan: MaskPlan): Co
     inputs.cos = cos;
     inputs.sin = sin;
   }
-  if (config.slidingWindow === undefined || !allSliding(config)) inputs.fullBias = attentionBias(plan);
-  if (config.slidingWindow !== undefined) inputs.windowBias = attentionBias(plan, config.slidingWindow);
+  if (config.slidingWindow === undefined || !allSliding(config)) inputs.fullBias = attentionBias(plan, undefined, capacity);
+  if (config.slidingWindow !== undefined) inputs.windowBias = attentionBias(plan, config.slidingWindow, capacity);
+  if (capacity !== undefined) {
+    const place = new Float32Array(capacity * len);
+    for (let t = 0; t < len; t++) place[(plan.past + t) * len + t] = 1;
+    inputs.place = np.array(place).reshape([1, 1, capacity, len]);
+  }
   return inputs;
+}
+
+const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
+
+/** Zero-pad the position axis of cached keys/values to `capacity` (consumes `layers`). */
+function padKV(layers: KVLayers, capacity: number): KVLayers {
+  return layers.map(({ k, v }) => {
+    const [b, h, n, d] = k.shape as [number, number, number, number];
+    if (n >= capacity) return { k, v };
+    return { k: np.concatenate([k, np.zeros([b, h, capacity - n, d])], 2), v: np.concatenate([v, np.zeros([b, h, capacity - n, d])], 2) };
+  });
 }
 
 export function forward(
@@ -70,31 +117,60 @@ export function forward(
   options: ForwardOptions = {},
   internals: ForwardInternals = {},
 ): ForwardResult {
-  try {
-    validateForward(config, tokens, options);
-  } catch (e) {
-    if (internals.unembed) tree.dispose(internals.unembed); // handed over by Model.forward: ours to release
-    throw e;
-  }
+  validateForward(config, tokens, options);
   const batch = tokens.length;
   const len = tokens[0]!.length;
-  const kvIn = options.kv;
+  let kvIn = options.kv;
   const past = kvIn?.length ?? 0;
+  const padTo = options.kvPadTo ?? kvIn?.padTo;
+  // A cache with room: make sure this call's positions fit (grow by padTo), then write into it.
+  let capacity: number | undefined;
+  if (kvIn && padTo !== undefined) {
+    capacity = Math.max(kvIn.layers[0]!.k.shape[2]!, roundUp(past + len, padTo));
+    kvIn = { ...kvIn, layers: padKV(kvIn.layers, capacity) };
+  }
   const plan: MaskPlan = planMask(batch, len, past, kvIn?.mask, options.attentionMask);
-  const inputs = coreInputs(config, tokens, plan);
+  const inputs = coreInputs(config, tokens, plan, capacity);
   const noHooks = !options.hooks || Object.keys(options.hooks).length === 0;
   const noCache = !options.cache || (Array.isArray(options.cache) && options.cache.length === 0);
-  const plain = noHooks && noCache && options.stopAt === undefined && !kvIn && !options.returnKV;
-  if (plain && internals.jitted && internals.unembed) {
-    return { logits: internals.jitted(borrowParams(params), inputs, internals.unembed), cache: {} };
+  const unhooked = noHooks && noCache && options.stopAt === undefined;
+  const plain = unhooked && !kvIn && !options.returnKV;
+  const shape = coreShape(options);
+  const keyMask = () => plan.keyMask.map((r) => r.slice());
+  if (internals.jitted && internals.prepared?.unembed && (plain || (unhooked && capacity !== undefined))) {
+    const out = internals.jitted(borrowParams(params), inputs, borrowPrepared(internals.prepared), kvIn?.layers);
+    const result: ForwardResult = { logits: out.logits, cache: {} };
+    if (out.kv) result.kv = { layers: out.kv, length: past + len, mask: keyMask(), padTo: padTo! };
+    return result;
   }
   const positions = Array.from({ length: len }, (_, t) => past + t);
   const hooks = new HookRunner(options.hooks, options.cache, options.stopAt, positions);
   const wantKV = options.returnKV === true || kvIn !== undefined;
-  const out = core(config, params, inputs, hooks, kvIn, wantKV, internals.unembed);
+  const range: CoreRange = {};
+  const k = Math.min(internals.ownLayers ?? 0, firstHookedLayer(config, options), config.nLayers - 1);
+  if (k > 0 && internals.prefix && internals.prepared && !kvIn && !wantKV) {
+    // Only the prefix's own parameters go in: a grad tracer passed to a compiled function would
+    // make jax-js differentiate through it (measured ~4× slower than eager).
+    const own: Params = {};
+    for (const [name, a] of Object.entries(params)) {
+      const m = /^blocks\.(\d+)\./.exec(name);
+      if (m ? Number(m[1]) < k : name.startsWith("embed.") || name.startsWith("pos_embed.")) own[name] = a.ref;
+    }
+    const { qkv } = internals.prepared;
+    const prefixPrep: Prepared = qkv ? { qkv: qkv.slice(0, k).map((f) => f && { W: f.W.ref, ...(f.b ? { b: f.b.ref } : {}) }) } : {};
+    range.from = { layer: k, resid: internals.prefix(k)(own, coreInputs(config, tokens, plan), prefixPrep) };
+  }
+  const out = core(config, params, inputs, hooks, kvIn, wantKV, internals.prepared ?? {}, shape, range);
   const result: ForwardResult = { cache: hooks.cache };
   if (out.logits) result.logits = out.logits;
-  if (wantKV && out.kv) result.kv = { layers: out.kv, length: past + len, mask: plan.keyMask.map((r) => r.slice()) };
+  if (wantKV && out.kv) {
+    result.kv = { layers: out.kv, length: past + len, mask: keyMask() };
+    if (padTo !== undefined) {
+      // A new cache gets its room here; one that had room was written in place by core.
+      if (capacity === undefined) result.kv.layers = padKV(out.kv, roundUp(past + len, padTo));
+      result.kv.padTo = padTo;
+    }
+  }
   return result;
 }
 
@@ -104,26 +180,85 @@ function borrowParams(params: Params): Params {
   return p;
 }
 
+export function coreShape(options: ForwardOptions): CoreShape {
+  return { paddedLogits: options.paddedLogits === true, lastOnly: options.logitsPositions === "last" };
+}
+
+/** New references to every array of `p` (jit-compiled functions consume their arguments). */
+function borrowPrepared(p: Prepared): Prepared {
+  const out: Prepared = {};
+  if (p.unembed) out.unembed = { W: p.unembed.W.ref, ...(p.unembed.b ? { b: p.unembed.b.ref } : {}) };
+  if (p.qkv) out.qkv = p.qkv.map((f) => f && { W: f.W.ref, ...(f.b ? { b: f.b.ref } : {}) });
+  return out;
+}
+
 /**
  * A compiled (jax-js `jit`) unhooked forward for one config: jit fuses elementwise chains and
- * records the kernel graph, about 2× faster than eager on the Wasm backend (ENGINE-NOTES.md). It
- * retraces once per new input shape (batch × length), so it serves repeated plain forwards, not
- * token-by-token decoding. Consumes its arguments, as jit-compiled functions do.
+ * records the kernel graph, about 2× faster than eager on the Wasm backend (ENGINE-NOTES.md), and
+ * 4–5× for a single-token step, which eagerly is overhead-bound (~270 → ~60 ms for GPT-2 small). It
+ * retraces once per new input shape (batch × length, × cache capacity), so it serves repeated plain
+ * forwards and decoding steps on a cache with room (KVCache.padTo), whose shapes repeat. Consumes
+ * its arguments, as jit-compiled functions do.
  */
-export function jitCore(config: ModelConfig): JittedCore {
-  const f = jit((params: Params, inputs: CoreInputs, u: Unembed): Arr => {
+export function jitCore(config: ModelConfig, shape: CoreShape): JittedCore {
+  const f = jit((params: Params, inputs: CoreInputs, prepared: Prepared, kv?: KVLayers): { logits: Arr; kv?: KVLayers } => {
     const hooks = new HookRunner(undefined, undefined, undefined, []);
-    const out = core(config, params, inputs, hooks, undefined, false, u);
+    const kvIn = kv && { layers: kv, length: 0, mask: [] };
+    const out = core(config, params, inputs, hooks, kvIn, kv !== undefined, prepared, shape);
     tree.dispose(params);
-    return out.logits!;
+    tree.dispose(prepared as never);
+    return out.kv ? { logits: out.logits!, kv: out.kv } : { logits: out.logits! };
   });
-  const run = (params: Params, inputs: CoreInputs, u: Unembed) => f(params, inputs as never, u as never) as Arr;
+  const run = (params: Params, inputs: CoreInputs, prepared: Prepared, kv?: KVLayers) =>
+    (kv ? f(params, inputs as never, prepared as never, kv as never) : f(params, inputs as never, prepared as never)) as { logits: Arr; kv?: KVLayers };
   return Object.assign(run, { dispose: () => f.dispose() });
 }
 
 /**
- * The pass itself. Borrows `params`; consumes `inputs`, `kvIn` and `u`. Returns logits unless
- * `stopAt` ended the pass, and this call's keys/values when `wantKV` (and the pass completed).
+ * Part of the pass: `from` starts at block `layer` with its residual stream (consumed; no
+ * embedding), `until` stops before block `until` and returns the residual stream instead of logits.
+ */
+interface CoreRange {
+  from?: { layer: number; resid: Arr };
+  until?: number;
+}
+
+/** hook_resid_pre of block k from the model's own parameters, compiled (see prefixLayers). */
+export type JittedPrefix = ((params: Params, inputs: CoreInputs, prepared: Prepared) => Arr) & { dispose(): void };
+
+/**
+ * Blocks 0…k−1 compiled. An eager pass whose first k blocks neither are hooked nor take traced
+ * parameters (apply() under `grad` w.r.t. a later block's weight; a hook on a late layer) runs
+ * them through this and the rest eagerly: the compiled blocks took ~36 ms each vs ~60 ms eagerly
+ * for GPT-2 small at T = 64. `params` must hold only the prefix's parameters (see forward).
+ */
+export function jitPrefix(config: ModelConfig, k: number): JittedPrefix {
+  const f = jit((params: Params, inputs: CoreInputs, prepared: Prepared): Arr => {
+    const hooks = new HookRunner(undefined, undefined, undefined, []);
+    const out = core(config, params, inputs, hooks, undefined, false, prepared, { paddedLogits: false, lastOnly: false }, { until: k });
+    tree.dispose(params);
+    tree.dispose(prepared as never);
+    return out.resid!;
+  });
+  const run = (params: Params, inputs: CoreInputs, prepared: Prepared) => f(params, inputs as never, prepared as never) as Arr;
+  return Object.assign(run, { dispose: () => f.dispose() });
+}
+
+/** The first block a hook, cache request or stopAt of `options` touches (nLayers if none). */
+function firstHookedLayer(config: ModelConfig, options: ForwardOptions): number {
+  if (typeof options.cache === "function") return 0;
+  const names = [...Object.keys(options.hooks ?? {}), ...((options.cache as string[] | undefined) ?? []), ...(options.stopAt ? [options.stopAt] : [])];
+  let k = config.nLayers;
+  for (const n of names) {
+    const m = /^blocks\.(\d+)\./.exec(n);
+    k = Math.min(k, m ? Number(m[1]) : n.startsWith("ln_final.") ? config.nLayers : 0);
+  }
+  return k;
+}
+
+/**
+ * The pass itself. Borrows `params` and `prepared`; consumes `inputs` and `kvIn`. Returns logits
+ * unless `stopAt` ended the pass, and this call's keys/values when `wantKV` (and the pass completed).
  */
 function core(
   config: ModelConfig,
@@ -132,23 +267,33 @@ function core(
   hooks: HookRunner,
   kvIn: KVCache | undefined,
   wantKV: boolean,
-  u: Unembed | undefined,
-): { logits?: Arr; kv?: { k: Arr; v: Arr }[] } {
+  prepared: Prepared,
+  shape: CoreShape,
+  range: CoreRange = {},
+): { logits?: Arr; kv?: { k: Arr; v: Arr }[]; resid?: Arr } {
   const { get, opt } = paramGetter(params);
   const act = activation(config.act);
 
-  // Embeddings.
-  let x = np.take(get("embed.W_E"), inputs.ids, 0);
-  if (config.embedScale !== undefined) x = x.mul(Math.fround(config.embedScale));
-  x = hooks.point("hook_embed", x);
-  if (inputs.pos) x = x.add(hooks.point("hook_pos_embed", np.take(get("pos_embed.W_pos"), inputs.pos, 0)));
+  // Embeddings (or the residual stream handed over by a compiled prefix).
+  let x: Arr;
+  if (range.from) {
+    x = range.from.resid;
+    inputs.ids.dispose();
+    inputs.pos?.dispose();
+  } else {
+    x = np.take(get("embed.W_E"), inputs.ids, 0);
+    if (config.embedScale !== undefined) x = x.mul(Math.fround(config.embedScale));
+    x = hooks.point("hook_embed", x);
+    if (inputs.pos) x = x.add(hooks.point("hook_pos_embed", np.take(get("pos_embed.W_pos"), inputs.pos, 0)));
+  }
+  const until = range.until ?? config.nLayers;
   const rotary = inputs.cos && inputs.sin ? { cos: inputs.cos, sin: inputs.sin } : undefined;
   const { fullBias, windowBias } = inputs;
 
   const kvOut: { k: Arr; v: Arr }[] = [];
   const norm = (prefix: string, h: Arr) => applyNorm(config, h, get(prefix + ".w"), opt(prefix + ".b"));
 
-  for (let l = 0; l < config.nLayers && !hooks.stopped; l++) {
+  for (let l = range.from?.layer ?? 0; l < until && !hooks.stopped; l++) {
     const b = `blocks.${l}.`;
     const sliding = config.slidingWindow !== undefined && (config.slidingWindowLayers?.(l) ?? true);
     const bias = (sliding ? windowBias : fullBias)!.ref;
@@ -158,12 +303,10 @@ function core(
       config,
       n1,
       {
-        W_Q: get(b + "attn.W_Q"), b_Q: opt(b + "attn.b_Q"),
-        W_K: get(b + "attn.W_K"), b_K: opt(b + "attn.b_K"),
-        W_V: get(b + "attn.W_V"), b_V: opt(b + "attn.b_V"),
+        ...qkvWeights(prepared.qkv?.[l], get, opt, b),
         W_O: get(b + "attn.W_O"), b_O: opt(b + "attn.b_O"),
       },
-      { bias, rotary: rotary && { cos: rotary.cos.ref, sin: rotary.sin.ref }, past: kvIn?.layers[l] },
+      { bias, rotary: rotary && { cos: rotary.cos.ref, sin: rotary.sin.ref }, past: kvIn?.layers[l], ...(inputs.place ? { place: inputs.place.ref } : {}) },
       hooks,
       l,
     );
@@ -204,12 +347,13 @@ function core(
   rotary?.sin.dispose();
   fullBias?.dispose();
   windowBias?.dispose();
+  inputs.place?.dispose();
+  if (range.until !== undefined) return { resid: x };
 
   if (!hooks.stopped) x = hooks.point("ln_final.hook_normalized", norm("ln_final", x));
   if (hooks.stopped) {
     // Ended early: no logits, and an incomplete cache is no cache.
     x.dispose();
-    if (u) tree.dispose(u);
     for (const kv of kvOut) {
       kv.k.dispose();
       kv.v.dispose();
@@ -217,8 +361,21 @@ function core(
     if (kvIn) for (let l = kvOut.length; l < kvIn.layers.length; l++) tree.dispose(kvIn.layers[l]);
     return {};
   }
-  const logits = unembed(config, x, u ?? prepareUnembed(config, params));
+  if (shape.lastOnly && x.shape[1]! > 1) x = x.slice([], [-1]); // [batch, 1, d_model]: the unembedding is the costly part
+  const pu = prepared.unembed;
+  const u = pu ? { W: pu.W.ref, ...(pu.b ? { b: pu.b.ref } : {}) } : prepareUnembed(config, params);
+  const logits = unembed(config, x, u, shape.paddedLogits);
   return wantKV ? { logits, kv: kvOut } : { logits };
+}
+
+/** The Q/K/V weights of one block: the fused copy when there is one, else the three matrices. */
+function qkvWeights(fused: FusedQKV | undefined, get: (n: string) => Arr, opt: (n: string) => Arr | undefined, b: string) {
+  if (fused) return { W_QKV: fused.W.ref, ...(fused.b ? { b_QKV: fused.b.ref } : {}) };
+  return {
+    W_Q: get(b + "attn.W_Q"), b_Q: opt(b + "attn.b_Q"),
+    W_K: get(b + "attn.W_K"), b_K: opt(b + "attn.b_K"),
+    W_V: get(b + "attn.W_V"), b_V: opt(b + "attn.b_V"),
+  };
 }
 
 function allSliding(config: ModelConfig): boolean {

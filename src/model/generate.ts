@@ -22,6 +22,9 @@ import type { Arr, Hook, KVCache, Model } from "./types.js";
 
 export type FinishReason = "eos" | "stop" | "length";
 
+/** Positions the KV cache grows by (each capacity compiles the decoding step once). */
+const KV_BLOCK = 64;
+
 export interface GenerateOptions extends SamplingOptions {
   /** Tokens to generate at most per prompt (default 32). */
   maxNewTokens?: number;
@@ -87,9 +90,15 @@ export async function generate(model: Model, prompts: string[] | number[][], opt
 
   let kv: KVCache | undefined;
   try {
-    let res = model.forward(seqs, { attentionMask: mask, returnKV: useCache, hooks });
+    // Only the last column's logits are read (left padding puts every row's last token there), and
+    // the padded vocabulary width spares the device a gather (lastRows cuts the padding on the host).
+    const logitOpts = { logitsPositions: "last", paddedLogits: true } as const;
+    // A KV cache with room for KV_BLOCK positions at a time keeps each step's shapes fixed, so the
+    // model runs unhooked steps through one compiled program (ForwardOptions.kvPadTo).
+    const kvOpts = useCache ? { returnKV: true, kvPadTo: KV_BLOCK } : {};
+    let res = model.forward(seqs, { attentionMask: mask, hooks, ...kvOpts, ...logitOpts });
     kv = res.kv;
-    let rows = await lastRows(res.logits, res.cache);
+    let rows = await lastRows(res.logits, res.cache, model.config.vocabSize);
     for (let step = 0; step < budget; step++) {
       const next: number[] = [];
       for (let b = 0; b < B; b++) {
@@ -118,14 +127,14 @@ export async function generate(model: Model, prompts: string[] | number[][], opt
       if (reasons.every(Boolean) || step === budget - 1) break;
       // Feed the newest token of every row; the mask grows by one real column.
       if (useCache) {
-        res = model.forward(next.map((t) => [t]), { kv, attentionMask: next.map(() => [1]), returnKV: true, hooks });
+        res = model.forward(next.map((t) => [t]), { kv, attentionMask: next.map(() => [1]), returnKV: true, hooks, ...logitOpts });
         kv = res.kv;
       } else {
         seqs = seqs.map((r, b) => [...r, next[b]!]);
         mask = mask.map((r) => [...r, 1]);
-        res = model.forward(seqs, { attentionMask: mask, hooks });
+        res = model.forward(seqs, { attentionMask: mask, hooks, ...logitOpts });
       }
-      rows = await lastRows(res.logits, res.cache);
+      rows = await lastRows(res.logits, res.cache, model.config.vocabSize);
     }
   } finally {
     if (kv) disposeTree(kv.layers);
@@ -174,11 +183,15 @@ function encodePrompt(model: Model, prompt: string | number[], addSpecialTokens:
   return [bos];
 }
 
-/** Logits of the last position of every row, read to host ([batch][vocab]); frees the arrays. */
-async function lastRows(logits: Arr | undefined, cache: Record<string, Arr>): Promise<Float32Array[]> {
+/**
+ * Logits of the last position of every row, read to host ([batch][vocab]); frees the arrays.
+ * The logits may be padded past `vocab` (paddedLogits): each row is cut to the real columns.
+ */
+async function lastRows(logits: Arr | undefined, cache: Record<string, Arr>, vocab: number): Promise<Float32Array[]> {
   disposeTree(cache);
   if (!logits) throw new Error("generate: forward returned no logits");
-  const [B, T, V] = logits.shape as [number, number, number];
-  const flat = await readF32(logits.slice([], T - 1));
-  return Array.from({ length: B }, (_, b) => flat.subarray(b * V, (b + 1) * V));
+  const [B, T, W] = logits.shape as [number, number, number];
+  const flat = await readF32(T === 1 ? logits : logits.slice([], T - 1));
+  const V = Math.min(vocab, W);
+  return Array.from({ length: B }, (_, b) => flat.subarray(b * W, b * W + V));
 }

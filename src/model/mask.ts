@@ -55,10 +55,13 @@ export function planMask(batch: number, len: number, past: number, pastMask: num
   return { batch, len, past, positionIds, keyMask, padded };
 }
 
-/** The additive attention bias [batch or 1, 1, len, past + len]; `window` for sliding-window layers. */
-export function attentionBias(plan: MaskPlan, window?: number): Arr {
+/**
+ * The additive attention bias [batch or 1, 1, len, keys]; `window` for sliding-window layers.
+ * `keys` defaults to past + len; a larger value covers a KV cache with room (KVCache.padTo): the
+ * extra keys lie after every query, so causality masks them.
+ */
+export function attentionBias(plan: MaskPlan, window?: number, keys = plan.past + plan.len): Arr {
   const { len, past } = plan;
-  const keys = past + len;
   const rows = plan.padded ? plan.batch : 1;
   const bias = new Float32Array(rows * len * keys);
   let o = 0;

@@ -104,13 +104,23 @@ export interface HookContext {
 /** Which activations to return: a list of hook point names, or a predicate over names. */
 export type CacheSpec = readonly string[] | ((name: string) => boolean);
 
-/** Keys/values of earlier positions, per layer ([batch, n_kv_heads, past, d_head]). */
+/**
+ * Keys/values of earlier positions, per layer ([batch, n_kv_heads, past, d_head], or
+ * [batch, n_kv_heads, capacity, d_head] when `padTo` is set).
+ */
 export interface KVCache {
   layers: { k: Arr; v: Arr }[];
   /** Number of cached positions. */
   length: number;
   /** The attention mask of the cached positions ([batch][past]), for left-padded batches. */
   mask: number[][];
+  /**
+   * Set by forward's `kvPadTo`: the arrays have room for later positions (their position axis is a
+   * multiple of padTo, ≥ length; entries from `length` on are zeros and masked out). A forward
+   * continuing from such a cache writes its keys/values into the room (growing it by padTo when
+   * full), so the arrays keep one shape from step to step and a compiled decoding step is reused.
+   */
+  padTo?: number;
 }
 
 export interface ForwardOptions {
@@ -122,6 +132,14 @@ export interface ForwardOptions {
   kv?: KVCache;
   /** Return a KV cache for further decoding. */
   returnKV?: boolean;
+  /**
+   * Return the KV cache with room for later positions, its position axis rounded up to a multiple
+   * of this (KVCache.padTo; a cache passed in `kv` that has padTo keeps it). Why: each step of
+   * unpadded decoding has new shapes, so it runs eagerly (~240 small kernels for GPT-2 small,
+   * overhead-bound); with a padded cache, unhooked single-token steps run through one compiled
+   * program per capacity (model.ts, jit). Results equal the unpadded cache's to float rounding.
+   */
+  kvPadTo?: number;
   /** Stop after this hook point has been computed (logits are then not computed). */
   stopAt?: string;
   /**

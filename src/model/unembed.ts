@@ -3,10 +3,11 @@
  *
  * Why: a matmul against GPT-2's 50257 columns ran ~10× slower than against 50304 on the Wasm
  * backend (ENGINE-NOTES.md "Odd sizes are slow"). Zero columns are appended to W_U (and b_U), the
- * padded logits are computed, and the real columns gathered back (see `unembed`). A Model keeps the padded matrix
- * for its own parameters (`prepareUnembed`), so an ordinary forward pays the padding once; a
- * forward with caller-supplied parameters (`apply`, under `grad`) pads on the fly, which stays
- * differentiable (the gradient of the padding is a slice).
+ * padded logits are computed, and the real columns gathered back (see `unembed`), or, with
+ * ForwardOptions.paddedLogits, kept and masked to PAD_LOGIT. A Model keeps the padded matrix for
+ * its own parameters (`prepareUnembed`, model.ts), so forward() and apply() with the model's own
+ * W_E / W_U pay the padding once; apply() with other arrays (a traced W_E under `grad`) pads on
+ * the fly, which stays differentiable (the gradient of the padding is a slice).
  */
 import { numpy as np } from "@jax-js/jax";
 import type { Arr, ModelConfig, Params } from "./types.js";

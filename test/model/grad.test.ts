@@ -73,3 +73,48 @@ test("gradient w.r.t. a weight through apply() matches finite differences", () =
   }
   model.dispose();
 });
+
+/**
+ * apply() reuses the model's derived weights (padded unembedding, fused Q/K/V) only for its own
+ * arrays: a traced W_K or W_E must get its gradient through the ordinary path, not a frozen copy.
+ * Loss: the mean token log-prob on padded logits (paddedLogits + tokenLogprobs, as bench and
+ * scoring use it), checked against finite differences and against the unpadded logits' gradient.
+ */
+test("gradients w.r.t. W_K and the tied W_E through apply() with padded logits match finite differences", async () => {
+  const { tokenLogprobs } = await import("../../src/eval/logprobs.js");
+  const model = tinyModel("gpt2");
+  const V = model.config.vocabSize;
+  const tokens = tokenRows(1, 5, V);
+  const targets = tokenRows(1, 5, V, 99);
+  model.forward(tokens).logits!.dispose(); // builds the derived weights first
+  for (const name of ["blocks.1.attn.W_K", "embed.W_E"]) {
+    const others = () => Object.fromEntries(Object.entries(model.params).filter(([k]) => k !== name).map(([k, v]) => [k, v.ref]));
+    const lossWith = (paddedLogits: boolean) => (W: Arr): Arr => {
+      const { logits } = model.apply({ ...others(), [name]: W }, tokens, { paddedLogits });
+      const { logprobs, greedy } = tokenLogprobs(logits!, np.array(targets, { dtype: np.int32 }));
+      greedy.dispose();
+      return logprobs.mean().neg();
+    };
+    const W0 = model.params[name]!;
+    const g = readF32Sync(grad(lossWith(true))(W0.ref));
+    const gPlain = readF32Sync(grad(lossWith(false))(W0.ref));
+    let gMax = 0;
+    for (const x of g) gMax = Math.max(gMax, Math.abs(x));
+    assert.ok(gMax > 1e-4, `${name}: gradient is not trivially zero`);
+    for (let i = 0; i < g.length; i++) assert.ok(Math.abs(g[i]! - gPlain[i]!) < 1e-5 * Math.max(1, gMax), `${name} entry ${i}: padded ${g[i]} vs unpadded ${gPlain[i]}`);
+    const base = readF32Sync(W0.ref);
+    const f = (d: Float32Array) => readF32Sync(lossWith(true)(np.array(d).reshape(W0.shape)))[0]!;
+    const h = 1e-2;
+    // The largest gradient entry and two fixed ones (for W_E, rows of tokens that occur).
+    const big = g.reduce((best, x, i) => (Math.abs(x) > Math.abs(g[best]!) ? i : best), 0);
+    for (const i of [big, 5, g.length - 3]) {
+      const p = base.slice();
+      p[i]! += h;
+      const m = base.slice();
+      m[i]! -= h;
+      const fd = (f(p) - f(m)) / (2 * h);
+      assert.ok(Math.abs(fd - g[i]!) < 0.01 * gMax + 1e-6, `${name} entry ${i}: grad ${g[i]} vs ${fd}`);
+    }
+  }
+  model.dispose();
+});

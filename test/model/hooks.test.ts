@@ -4,6 +4,7 @@ import { numpy as np } from "@jax-js/jax";
 import { ConfigError } from "../../src/errors.js";
 import { disposeTree, readF32Sync } from "../../src/tensor/own.js";
 import { maxAbsDiff, peek, tinyModel, tokenRows, type Variant } from "./helpers.js";
+import type { Arr } from "../../src/model/types.js";
 
 function expectedShape(name: string, v: { batch: number; len: number; d: number; heads: number; kv: number; dHead: number; dMlp: number }): number[] {
   const { batch, len, d, heads, kv, dHead, dMlp } = v;
@@ -150,4 +151,24 @@ test("unknown hook names are a ConfigError with a suggestion", () => {
   assert.throws(() => model.forward([[1, 2]], { stopAt: "nope" }), ConfigError);
   assert.throws(() => model.forward([[1, 500]]), ConfigError);
   model.dispose();
+});
+
+// A pass hooked only at a later block runs the blocks before it compiled (forward.ts jitPrefix);
+// its activations and logits must equal the all-eager pass's (a model built with jit off).
+test("hooks on a later block: compiled prefix gives the eager pass's activations and logits", () => {
+  for (const variant of ["gpt2", "llama", "gemma2", "gptj"] as Variant[]) {
+    const compiled = tinyModel(variant, 3, true);
+    const eager = tinyModel(variant, 3, false);
+    const tokens = tokenRows(2, 6, compiled.config.vocabSize);
+    const name = "blocks.1.hook_resid_pre";
+    const opts = { cache: [name, "blocks.1.attn.hook_pattern"], hooks: { "blocks.1.hook_attn_out": (x: Arr) => x.mul(1.5) } };
+    const a = compiled.forward(tokens, opts);
+    const b = eager.forward(tokens, opts);
+    for (const n of opts.cache) assert.ok(maxAbsDiff(peek(a.cache[n]!), peek(b.cache[n]!)) < 1e-5, `${variant} ${n}`);
+    assert.ok(maxAbsDiff(readF32Sync(a.logits!), readF32Sync(b.logits!)) < 1e-5, `${variant} logits`);
+    disposeTree(a.cache);
+    disposeTree(b.cache);
+    compiled.dispose();
+    eager.dispose();
+  }
 });
