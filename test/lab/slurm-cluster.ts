@@ -19,6 +19,7 @@ import { randomBytes } from "node:crypto";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { after, before, type TestContext } from "node:test";
 
 export interface SlurmCluster {
   dir: string;
@@ -167,4 +168,30 @@ export async function startSlurmCluster(): Promise<SlurmCluster | { skip: string
   const why = `node state '${state}'; slurmctld ${ctld.exitCode === null ? "running" : `exited ${ctld.exitCode}`}, slurmd ${slurmd.exitCode === null ? "running" : `exited ${slurmd.exitCode}`}\n${tail(path.join(dir, "slurmctld.log"))}\n${tail(path.join(dir, "slurmd.log"))}\n${tail(path.join(dir, "daemons.out"))}`;
   await stop();
   return { skip: `SLURM test skipped: the daemons did not bring the node to idle within 30 s (${why})` };
+}
+
+/**
+ * Start one cluster before the calling file's tests and stop it after them. `get(t)` returns it,
+ * or marks `t` skipped with the reason (also printed, so a skipped run says why) and returns undefined.
+ */
+export function useSlurmCluster(): { get(t: TestContext): SlurmCluster | undefined } {
+  let cluster: SlurmCluster | undefined;
+  let skip = "";
+  before(async () => {
+    const c = await startSlurmCluster();
+    if ("skip" in c) skip = c.skip;
+    else cluster = c;
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+  return {
+    get(t) {
+      if (!cluster) {
+        console.log(skip);
+        t.skip(skip);
+      }
+      return cluster;
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -6,7 +6,7 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { SlurmExecutor } from "../../src/lab/executors/slurm.js";
 import { expandIndices, mapSlurmState, parseSacct, parseSbatchParsable, parseScontrol, parseSqueue, shellQuote } from "../../src/lab/executors/slurm-parse.js";
-import { startSlurmCluster, type SlurmCluster } from "./slurm-cluster.js";
+import { useSlurmCluster } from "./slurm-cluster.js";
 
 test("SLURM output parsers", () => {
   assert.equal(parseSbatchParsable("42\n"), "42");
@@ -60,25 +60,11 @@ test("the job script runs each task's argv through the scalpel CLI, shell-quoted
   }
 });
 
-let cluster: SlurmCluster | undefined;
-let skip: string | undefined;
-
-before(async () => {
-  const c = await startSlurmCluster();
-  if ("skip" in c) skip = c.skip;
-  else cluster = c;
-});
-
-after(async () => {
-  await cluster?.stop();
-});
+const slurm = useSlurmCluster();
 
 test("SLURM executor runs scalpel CLI tasks as an array job on a real single-node cluster", { timeout: 180000 }, async (t) => {
-  if (!cluster) {
-    console.log(skip);
-    t.skip(skip);
-    return;
-  }
+  const cluster = slurm.get(t);
+  if (!cluster) return;
   const dir = mkdtempSync(path.join(os.tmpdir(), "scalpel-slurm-work-"));
   try {
     writeFileSync(path.join(dir, "ok.yaml"), "kind: optimize-function\nconfig:\n  function: rosenbrock\n  x0: 1.5\n");
@@ -116,10 +102,8 @@ test("SLURM executor runs scalpel CLI tasks as an array job on a real single-nod
 });
 
 test("SLURM executor cancels a running job", { timeout: 120000 }, async (t) => {
-  if (!cluster) {
-    t.skip(skip);
-    return;
-  }
+  const cluster = slurm.get(t);
+  if (!cluster) return;
   const dir = mkdtempSync(path.join(os.tmpdir(), "scalpel-slurm-cancel-"));
   try {
     // The "bin" is a script that sleeps, so the task is running when cancelled.

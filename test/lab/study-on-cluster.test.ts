@@ -2,7 +2,7 @@
  * A study whose trials run as SLURM jobs on a real single-node cluster (the harness in
  * slurm-cluster.ts; skipped where SLURM, munge or root are missing).
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
@@ -12,26 +12,13 @@ import { testFunctions } from "../../src/lab/kinds/test-functions.js";
 import { getStudy, listTrials, trialParams } from "../../src/lab/store/studies.js";
 import { openStore } from "../../src/lab/store/store.js";
 import { runStudy } from "../../src/lab/study/driver.js";
-import { startSlurmCluster, type SlurmCluster } from "./slurm-cluster.js";
+import { useSlurmCluster } from "./slurm-cluster.js";
 
-let cluster: SlurmCluster | undefined;
-let skip = "";
-
-before(async () => {
-  const c = await startSlurmCluster();
-  if ("skip" in c) skip = c.skip;
-  else cluster = c;
-});
-
-after(async () => {
-  await cluster?.stop();
-});
+const slurm = useSlurmCluster();
 
 test("a study with executor: slurm runs each trial as a SLURM job and records it once", { timeout: 240_000 }, async (t) => {
-  if (!cluster) {
-    t.skip(skip);
-    return;
-  }
+  const cluster = slurm.get(t);
+  if (!cluster) return;
   // The driver's sbatch/squeue calls inherit the environment: point them at the test cluster.
   Object.assign(process.env, cluster.env);
   const store = openStore(mkdtempSync(path.join(os.tmpdir(), "scalpel-slurm-study-")));
