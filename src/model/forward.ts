@@ -295,7 +295,7 @@ function core(
 
   for (let l = range.from?.layer ?? 0; l < until && !hooks.stopped; l++) {
     const b = `blocks.${l}.`;
-    const sliding = config.slidingWindow !== undefined && (config.slidingWindowLayers?.(l) ?? true);
+    const sliding = config.slidingWindow !== undefined && (config.slidingWindowLayers?.[l] ?? true);
     const bias = (sliding ? windowBias : fullBias)!.ref;
     x = hooks.point(b + "hook_resid_pre", x, l);
     const n1 = hooks.point(b + "ln1.hook_normalized", norm(b + "ln1", x.ref), l);
@@ -379,7 +379,5 @@ function qkvWeights(fused: FusedQKV | undefined, get: (n: string) => Arr, opt: (
 }
 
 function allSliding(config: ModelConfig): boolean {
-  if (!config.slidingWindowLayers) return true;
-  for (let l = 0; l < config.nLayers; l++) if (!config.slidingWindowLayers(l)) return false;
-  return true;
+  return config.slidingWindowLayers?.every(Boolean) ?? true;
 }

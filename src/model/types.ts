@@ -60,7 +60,11 @@ export interface ModelConfig {
   tiedEmbeddings: boolean;
   /** Gemma-2: sliding window on alternating layers, soft-capping, query scaling, embed scaling. */
   slidingWindow?: number;
-  slidingWindowLayers?: (layer: number) => boolean;
+  /**
+   * Which layers use `slidingWindow` (one flag per layer); absent means every layer. Plain data, so
+   * a ModelConfig compares, hashes and serialises as JSON.
+   */
+  slidingWindowLayers?: boolean[];
   attnLogitSoftcap?: number;
   finalLogitSoftcap?: number;
   /** Attention scores are q·k / sqrt(this); defaults to dHead. */

@@ -113,9 +113,9 @@ test("gemma2 defaults follow Gemma2Config, including which layers slide", () => 
   assert.equal(c.nCtx, 8192);
   assert.deepEqual([c.bosTokenId, c.eosTokenId, c.padTokenId], [2, 1, 0]);
   // configuration_gemma2.py: "sliding_attention" if (i + 1) % 2 else "full_attention".
-  assert.deepEqual(Array.from({ length: 6 }, (_, l) => c.slidingWindowLayers!(l)), [true, false, true, false, true, false]);
+  assert.deepEqual(Array.from({ length: 6 }, (_, l) => c.slidingWindowLayers![l]), [true, false, true, false, true, false]);
   const e = parse({ model_type: "gemma2", num_hidden_layers: 3, layer_types: ["full_attention", "sliding_attention", "full_attention"] });
-  assert.deepEqual([0, 1, 2].map((l) => e.slidingWindowLayers!(l)), [false, true, false]);
+  assert.deepEqual([0, 1, 2].map((l) => e.slidingWindowLayers![l]), [false, true, false]);
   const off = parse({ model_type: "gemma2", sliding_window: null, attn_logit_softcapping: null, final_logit_softcapping: null });
   assert.deepEqual([off.slidingWindow, off.slidingWindowLayers, off.attnLogitSoftcap, off.finalLogitSoftcap], [undefined, undefined, undefined, undefined]);
 });

@@ -48,9 +48,9 @@ test("llama / mistral / qwen2 defaults and switches", () => {
   assert.equal(q.slidingWindow, undefined, "use_sliding_window defaults to false");
   const qs = parse({ model_type: "qwen2", num_hidden_layers: 4, use_sliding_window: true, sliding_window: 16, max_window_layers: 2 });
   assert.equal(qs.slidingWindow, 16);
-  assert.deepEqual([0, 1, 2, 3].map((l) => qs.slidingWindowLayers!(l)), [false, false, true, true]);
+  assert.deepEqual([0, 1, 2, 3].map((l) => qs.slidingWindowLayers![l]), [false, false, true, true]);
   const qt = parse({ model_type: "qwen2", num_hidden_layers: 2, use_sliding_window: true, layer_types: ["sliding_attention", "full_attention"] });
-  assert.deepEqual([0, 1].map((l) => qt.slidingWindowLayers!(l)), [true, false]);
+  assert.deepEqual([0, 1].map((l) => qt.slidingWindowLayers![l]), [true, false]);
 
   const v5 = parse({ model_type: "llama", rope_parameters: { rope_type: "llama3", rope_theta: 500000, factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } });
   assert.equal(v5.rotaryBase, 500000);
@@ -90,7 +90,7 @@ test("absent takes transformers' default; an explicit null is None (configuratio
   assert.equal(parse({ model_type: "llama", hidden_size: 64, num_attention_heads: 4, head_dim: null }).dHead, 16);
   assert.equal(parse({ model_type: "llama", rope_scaling: null }).ropeScaling, undefined);
   const q = parse({ model_type: "qwen2", num_hidden_layers: 4, use_sliding_window: true, sliding_window: 8, max_window_layers: 3, layer_types: null });
-  assert.deepEqual([0, 1, 2, 3].map((l) => q.slidingWindowLayers!(l)), [false, false, false, true]);
+  assert.deepEqual([0, 1, 2, 3].map((l) => q.slidingWindowLayers![l]), [false, false, false, true]);
   // Token ids: GPT-2's absent bos/eos are 50256; null is None (no such token).
   const g = parse({ model_type: "gpt2", bos_token_id: null, eos_token_id: null });
   assert.deepEqual([g.bosTokenId, g.eosTokenId], [undefined, undefined]);

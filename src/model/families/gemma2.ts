@@ -8,7 +8,7 @@
  * blocks.{l}.ln2_post to the MLP output BEFORE each is added to the residual; GeGLU
  * (gatedMlp: W_out(act(x W_gate) * (x W_in))); attention scale queryPreAttnScalar^-0.5 (not
  * dHead^-0.5); tanh soft-capping of the attention scores (after scaling, before the mask) and of
- * the final logits; a sliding window on the layers slidingWindowLayers(l) says (key j visible to
+ * the final logits; a sliding window on the layers slidingWindowLayers[l] marks (key j visible to
  * query i iff i - window < j <= i); embeddings × embedScale = sqrt(hidden_size); GQA.
  *
  * Hugging Face source: transformers/models/gemma2/modeling_gemma2.py and configuration_gemma2.py.
@@ -104,7 +104,7 @@ function parseConfig(raw: Record<string, unknown>, file: string): ModelConfig {
     biases: { qkv: attnBias, o: attnBias, mlp: false, unembed: false },
     tiedEmbeddings: boolOr(raw, "tie_word_embeddings", true, file),
     slidingWindow,
-    slidingWindowLayers: slidingWindow === undefined ? undefined : (l: number) => sliding[l] === true,
+    slidingWindowLayers: slidingWindow === undefined ? undefined : sliding,
     attnLogitSoftcap: optPositive(raw, "attn_logit_softcapping", 50, file),
     finalLogitSoftcap: optPositive(raw, "final_logit_softcapping", 30, file),
     queryPreAttnScalar,

@@ -119,7 +119,7 @@ function parseConfig(raw: Record<string, unknown>, file: string): ModelConfig {
     const sliding = slidingLayers(raw, nLayers, file, (l) => l >= from);
     if (window !== undefined && sliding.includes(true)) {
       config.slidingWindow = window;
-      config.slidingWindowLayers = (l) => sliding[l] === true;
+      config.slidingWindowLayers = sliding;
     }
   }
 
