@@ -72,7 +72,7 @@ async function lastPositionProbs(model: Model, ids: number[], hooks?: Record<str
 
 async function modelTour(dir: string): Promise<void> {
   const built = await ensureDemoCheckpoint(dir);
-  console.log(`\n1. A Hugging Face checkpoint: ${built ? "built" : "reusing"} ${dir} (config.json, model.safetensors, tokenizer.json)`);
+  console.log(`\n1. A Hugging Face checkpoint: ${built ? "built" : "reusing"} ${dir} (config.json, model.safetensors, tokenizer.json, tokenizer_config.json)`);
   const model = await loadModel(dir);
   const c = model.config;
   console.log(`   ${c.modelType}: ${c.nLayers} layers, d_model ${c.dModel}, ${c.nHeads} query heads sharing ${c.nKVHeads} key/value heads, ` +
