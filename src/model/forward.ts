@@ -144,7 +144,7 @@ export function forward(
     return result;
   }
   const positions = Array.from({ length: len }, (_, t) => past + t);
-  const hooks = new HookRunner(options.hooks, options.cache, options.stopAt, positions);
+  const hooks = new HookRunner(options.hooks, options.cache, options.stopAt, positions, options.promptLength);
   const wantKV = options.returnKV === true || kvIn !== undefined;
   const range: CoreRange = {};
   const k = Math.min(internals.ownLayers ?? 0, firstHookedLayer(config, options), config.nLayers - 1);

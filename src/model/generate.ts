@@ -92,7 +92,7 @@ export async function generate(model: Model, prompts: string[] | number[][], opt
   try {
     // Only the last column's logits are read (left padding puts every row's last token there), and
     // the padded vocabulary width spares the device a gather (lastRows cuts the padding on the host).
-    const logitOpts = { logitsPositions: "last", paddedLogits: true } as const;
+    const logitOpts = { logitsPositions: "last", paddedLogits: true, promptLength: P } as const;
     // A KV cache with room for KV_BLOCK positions at a time keeps each step's shapes fixed, so the
     // model runs unhooked steps through one compiled program (ForwardOptions.kvPadTo).
     const kvOpts = useCache ? { returnKV: true, kvPadTo: KV_BLOCK } : {};

@@ -5,7 +5,7 @@
  * Cost when unused: `point()` is a Map lookup and a predicate call; no array is copied or
  * referenced unless the point is hooked or cached.
  */
-import type { Arr, CacheSpec, Hook } from "./types.js";
+import type { Arr, CacheSpec, Hook, HookContext } from "./types.js";
 
 export class HookRunner {
   readonly cache: Record<string, Arr> = {};
@@ -19,6 +19,7 @@ export class HookRunner {
     cache: CacheSpec | undefined,
     private readonly stopAt: string | undefined,
     private readonly positions: number[],
+    private readonly promptLength?: number,
   ) {
     this.hooks = new Map(Object.entries(hooks ?? {}));
     if (typeof cache === "function") this.wants = cache;
@@ -32,7 +33,12 @@ export class HookRunner {
   point(name: string, x: Arr, layer?: number): Arr {
     if (this.stopped) return x;
     const hook = this.hooks.get(name);
-    if (hook) x = hook(x, layer === undefined ? { name, positions: this.positions } : { name, layer, positions: this.positions });
+    if (hook) {
+      const ctx: HookContext = { name, positions: this.positions };
+      if (layer !== undefined) ctx.layer = layer;
+      if (this.promptLength !== undefined) ctx.promptLength = this.promptLength;
+      x = hook(x, ctx);
+    }
     if (this.wants(name)) {
       this.cache[name]?.dispose();
       this.cache[name] = x.ref;

@@ -103,6 +103,12 @@ export interface HookContext {
   layer?: number;
   /** Absolute position of each token of this call (offset by the KV cache length when decoding). */
   positions: number[];
+  /**
+   * Number of prompt positions, in the coordinates of `positions`, when the caller knows it:
+   * generate() sets it to the padded prompt length (left padding ends every prompt there), so a
+   * hook can act on generated positions only (patch.ts "after-prompt").
+   */
+  promptLength?: number;
 }
 
 /** Which activations to return: a list of hook point names, or a predicate over names. */
@@ -162,6 +168,8 @@ export interface ForwardOptions {
    * cover every position; only the final unembedding is skipped for the others.
    */
   logitsPositions?: "all" | "last";
+  /** Passed to hooks as HookContext.promptLength. */
+  promptLength?: number;
 }
 
 export interface ForwardResult {
