@@ -119,10 +119,20 @@ test("scalpel inspect prints the config, parameter count and hook points", async
   assert.deepEqual(json.hookPoints, model.hookNames());
 });
 
+test("without --model, commands use the built-in fact-world model", async () => {
+  const r = await scalpel("generate", "--prompt", "The capital of", "--max-tokens", "1");
+  assert.equal(r.code, 0, r.stderr);
+  const info = await scalpel("inspect", "--json");
+  assert.equal(info.code, 0, info.stderr);
+  const d = JSON.parse(info.stdout) as { modelType: string; model: string };
+  assert.equal(d.modelType, "llama");
+  assert.match(d.model, /models\/factworld$/);
+});
+
 test("user mistakes: one line, exit code 2", async () => {
-  const noModel = await scalpel("generate", "--prompt", "hi");
+  const noModel = await scalpel("generate", "--model", join(dir, "missing"), "--prompt", "hi");
   assert.equal(noModel.code, 2);
-  assert.match(noModel.stderr, /--model DIR is required/);
+  assert.match(noModel.stderr, /missing/);
   assert.doesNotMatch(noModel.stderr, /\n\s+at /); // no stack trace
   const typo = await scalpel("generate", "--model", "x", "--promt", "hi");
   assert.equal(typo.code, 2);

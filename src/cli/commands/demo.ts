@@ -1,129 +1,125 @@
 /**
- * `scalpel demo`: the README's main job. Walks through what the toolkit does, end to end, with
- * real computations: build and load a Hugging Face checkpoint, read activations at hook points,
- * intervene on one, differentiate through a hook (checked against finite differences), generate,
- * and run a TPE study with the experiment engine and write its report.
- *
- * The built-in *trained* model (the fact world) is a later piece of work; until it lands the demo
- * uses a small random-weight Llama-family model, so its words are meaningless while every number
- * printed is what the mechanism computes.
+ * `scalpel demo`: the README's main job. A tour of the toolkit on the built-in fact-world model
+ * (models/factworld: a small Llama-family model scalpel trained on a synthetic world whose every
+ * fact is known): it answers questions, then we look inside and change what it does — read
+ * activations, patch one run's activation into another and watch the answer follow, differentiate
+ * through a hook (checked against finite differences), evaluate, edit a fact, steer a behaviour —
+ * and finish with a TPE study in the experiment engine and its report. Every number printed is
+ * computed, not canned.
  */
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { grad, numpy as np } from "@jax-js/jax";
+import { arithmeticPrompt, arithmeticProblems } from "../../data/factworld/arithmetic.js";
+import { factQueries } from "../../data/factworld/corpus.js";
+import { buildFactWorld } from "../../data/factworld/world.js";
+import type { FactWorld } from "../../data/factworld/types.js";
 import { tokenLogprobs } from "../../eval/logprobs.js";
 import { writeFileAtomic } from "../../io/atomic.js";
-import { wordLevelTokenizer } from "../../io/tokenizer/index.js";
-import { familyFor } from "../../model/families/index.js";
 import { generate } from "../../model/generate.js";
-import { loadModel, saveModel } from "../../model/load.js";
-import { createModel, paramCount } from "../../model/model.js";
-import { randomParams } from "../../model/random-params.js";
+import { loadModel } from "../../model/load.js";
+import { paramCount } from "../../model/model.js";
 import type { Arr, Model } from "../../model/types.js";
 import { initEngine } from "../../tensor/engine.js";
 import { readF32 } from "../../tensor/own.js";
 import { parseFlags, type Command } from "../command.js";
+import { resolveModelDir } from "../default-model.js";
 
-const WORDS = (
-  "the a cat dog sat ran on in under mat rug house garden park city river quickly slowly " +
-  "and then because it was happy tired red blue big small one two three saw found took"
-).split(" ");
+const pct = (p: number) => `${(p * 100).toFixed(1)}%`;
 
-const DEMO_CONFIG = {
-  model_type: "llama",
-  vocab_size: WORDS.length + 3, // + <unk> <s> </s>
-  hidden_size: 64,
-  intermediate_size: 176,
-  num_hidden_layers: 4,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  max_position_embeddings: 128,
-  rms_norm_eps: 1e-5,
-  rope_theta: 10000,
-  tie_word_embeddings: true,
-  bos_token_id: WORDS.length, // specials follow the words: <s>, </s>, <unk>
-  eos_token_id: WORDS.length + 1,
-};
-
-/** Build the demo checkpoint once (deterministic from the seed), as an ordinary HF directory. */
-async function ensureDemoCheckpoint(dir: string): Promise<boolean> {
-  if (existsSync(path.join(dir, "model.safetensors"))) return false;
-  const config = familyFor("llama", "config.json").parseConfig(DEMO_CONFIG, "config.json");
-  const tokenizer = wordLevelTokenizer(WORDS, { unk: "<unk>", bos: "<s>", eos: "</s>", addBos: true });
-  const model = createModel(config, randomParams(config, 2024, { std: 0.25, normStd: 0.1 }), tokenizer);
-  await saveModel(model, dir);
-  model.dispose();
-  return true;
-}
-
-function top(probs: Float32Array, model: Model, k: number): string {
-  const order = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!).slice(0, k);
-  return order.map((i) => `${model.tokenizer.idToToken(i)} ${(probs[i]! * 100).toFixed(1)}%`).join(", ");
-}
-
-async function lastPositionProbs(model: Model, ids: number[], hooks?: Record<string, (x: Arr) => Arr>): Promise<Float32Array> {
-  const { logits } = model.forward([ids], hooks ? { hooks } : {});
-  const last = logits!.slice(0, ids.length - 1);
-  const data = await readF32(np.exp(last.sub(np.max(last.ref, -1, { keepdims: true }))));
+/** Softmax of the next-token logits after `ids` (optionally with hooks). */
+async function nextProbs(model: Model, ids: number[], hooks?: Record<string, (x: Arr) => Arr>): Promise<Float32Array> {
+  const { logits } = model.forward([ids], { logitsPositions: "last", ...(hooks ? { hooks } : {}) });
+  const data = await readF32(logits!);
+  let max = -Infinity;
+  for (const v of data) max = Math.max(max, v);
   let sum = 0;
-  for (const v of data) sum += v;
-  return data.map((v) => v / sum);
+  const out = data.map((v) => {
+    const e = Math.exp(v - max);
+    sum += e;
+    return e;
+  });
+  return out.map((v) => v / sum);
 }
 
-async function modelTour(dir: string): Promise<void> {
-  const built = await ensureDemoCheckpoint(dir);
-  console.log(`\n1. A Hugging Face checkpoint: ${built ? "built" : "reusing"} ${dir} (config.json, model.safetensors, tokenizer.json, tokenizer_config.json)`);
-  const model = await loadModel(dir);
-  const c = model.config;
-  console.log(`   ${c.modelType}: ${c.nLayers} layers, d_model ${c.dModel}, ${c.nHeads} query heads sharing ${c.nKVHeads} key/value heads, ` +
-    `RMSNorm, SwiGLU, rotary; ${paramCount(model).toLocaleString("en")} parameters, ${model.hookNames().length} hook points`);
+function top(model: Model, probs: Float32Array, k: number): string {
+  const order = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!).slice(0, k);
+  return order.map((i) => `${model.tokenizer.idToToken(i)} ${pct(probs[i]!)}`).join(", ");
+}
 
-  const prompt = "the cat sat on the";
-  const ids = model.tokenizer.encode(prompt).ids;
-  const target = model.tokenizer.tokenToId("mat")!;
-  const layer = c.nLayers - 1;
-  const resid = `blocks.${layer}.hook_resid_post`;
-  const { cache } = model.forward([ids], { cache: [resid, "blocks.0.attn.hook_pattern"] });
-  console.log(`\n2. Forward with hooks on "${prompt}" (ids ${JSON.stringify(ids)})`);
-  console.log(`   cached ${resid} [${cache[resid]!.shape}] and blocks.0.attn.hook_pattern [${cache["blocks.0.attn.hook_pattern"]!.shape}]`);
-  for (const a of Object.values(cache)) a.dispose();
-  const before = await lastPositionProbs(model, ids);
-  console.log(`   next token: ${top(before, model, 4)}`);
+const id = (model: Model, word: string) => model.tokenizer.encode(word, { addSpecialTokens: false }).ids[0]!;
 
-  // Intervention: push the last residual stream along the unembedding direction of "mat"
-  // (embeddings are tied, so that is embed.W_E[mat]).
-  const direction = model.params["embed.W_E"]!.ref.slice(target);
-  const alpha = 2;
-  const after = await lastPositionProbs(model, ids, { [resid]: (x) => x.add(direction.ref.mul(alpha)) });
-  console.log(`\n3. Intervene: add ${alpha}·W_E["mat"] at ${resid}`);
-  console.log(`   P("mat") ${(before[target]! * 100).toFixed(2)}% → ${(after[target]! * 100).toFixed(2)}%; next token: ${top(after, model, 4)}`);
-  direction.dispose();
+async function askFacts(model: Model, world: FactWorld): Promise<void> {
+  const queries = factQueries(world);
+  // One trained template and one held-out paraphrase for a few relations.
+  const picks = ["born_in", "works_for", "capital", "language"].flatMap((rel) => {
+    const q = queries.filter((x) => x.relation === rel);
+    return [q.find((x) => x.templates === "train")!, q.find((x) => x.templates === "paraphrase")!];
+  });
+  console.log(`\n2. Ask it (greedy next word; "held-out" prompts use wordings never seen in training)`);
+  for (const q of picks) {
+    const probs = await nextProbs(model, model.tokenizer.encode(q.prompt).ids);
+    let best = 0;
+    probs.forEach((p, i) => (p > probs[best]! ? (best = i) : 0));
+    const word = model.tokenizer.idToToken(best);
+    console.log(`   ${q.templates === "train" ? "trained " : "held-out"}  "${q.prompt}" → ${word} (${pct(probs[best]!)}) ${word === q.answer ? "✓" : `✗ (truth: ${q.answer})`}`);
+  }
+  const problem = arithmeticProblems(world, "test", 1)[0]!;
+  const { texts } = await generate(model, [arithmeticPrompt(problem.question)], { maxNewTokens: 24 });
+  console.log(`   arithmetic: "${problem.question}" → "${texts[0]}" (answer ${problem.target})`);
+}
 
-  // Gradient through a hook: d log P(mat | prompt) / d v, where v is added at blocks.1.hook_resid_post.
-  const point = "blocks.1.hook_resid_post";
+async function lookInside(model: Model, world: FactWorld): Promise<void> {
+  const born = world.facts.filter((f) => f.relation === "born_in");
+  const a = born[0]!;
+  const b = born.find((f) => f.object !== a.object)!;
+  const promptA = `${a.subject} was born in`;
+  const promptB = `${b.subject} was born in`;
+  const idsA = model.tokenizer.encode(promptA).ids;
+  const idsB = model.tokenizer.encode(promptB).ids;
+  const layer = 1;
+  const point = `blocks.${layer}.hook_resid_post`;
+  // The subject's last token (after BOS), where ROME finds facts recalled.
+  const subj = model.tokenizer.encode(a.subject, { addSpecialTokens: false }).ids.length;
+  const { cache } = model.forward([idsB], { cache: [point] });
+  const donor = cache[point]!;
+  console.log(`\n3. Look inside: activation patching at ${point} [batch, pos, d_model] = [${donor.shape}]`);
+  const clean = await nextProbs(model, idsA);
+  const patched = await nextProbs(model, idsA, {
+    [point]: (x) => {
+      // Replace position `subj` of prompt A's residual stream with prompt B's.
+      const keep = np.array(idsA.map((_, j) => (j === subj ? 0 : 1))).reshape([1, idsA.length, 1]);
+      const take = np.array(idsA.map((_, j) => (j === subj ? 1 : 0))).reshape([1, idsA.length, 1]);
+      return x.mul(keep).add(donor.ref.mul(take));
+    },
+  });
+  donor.dispose();
+  const ta = id(model, a.object), tb = id(model, b.object);
+  console.log(`   "${promptA}" → ${top(model, clean, 3)}`);
+  console.log(`   with the subject's residual stream (after block ${layer}) taken from "${promptB}":`);
+  console.log(`   → ${top(model, patched, 3)}   P(${a.object}) ${pct(clean[ta]!)} → ${pct(patched[ta]!)}, P(${b.object}) ${pct(clean[tb]!)} → ${pct(patched[tb]!)}`);
+
+  // Gradient through a hook: d log P(answer) / d v, v added at blocks.1.hook_resid_post.
+  const target = ta;
   const logP = (v: Arr): Arr => {
-    const { logits } = model.forward([ids], { hooks: { [point]: (x) => x.add(v) } });
-    const { logprobs, greedy } = tokenLogprobs(logits!.slice([0, 1], [ids.length - 1, ids.length]), np.array([[target]], { dtype: np.int32 }));
+    const { logits } = model.forward([idsA], { hooks: { [point]: (x) => x.add(v) }, paddedLogits: true });
+    const last = logits!.slice([0, 1], [idsA.length - 1, idsA.length]);
+    const { logprobs, greedy } = tokenLogprobs(last, np.array([[target]], { dtype: np.int32 }));
     greedy.dispose();
     return logprobs.sum();
   };
-  const g = await readF32(grad(logP)(np.zeros([c.dModel])));
+  const g = await readF32(grad(logP)(np.zeros([model.config.dModel])));
   const norm = Math.hypot(...g);
   const h = 1e-2;
   const unit = np.array(g.map((x) => (x / norm) * h));
   const up = (await readF32(logP(unit.ref)))[0]!;
   const down = (await readF32(logP(unit.mul(-1))))[0]!;
-  console.log(`\n4. Differentiate through a hook: ∇_v log P("mat") for v added at ${point}`);
+  console.log(`\n4. Differentiate through a hook: ∇_v log P("${a.object}") for v added at ${point}`);
   console.log(`   |∇| = ${norm.toFixed(5)}; central finite difference along ∇ gives ${((up - down) / (2 * h)).toFixed(5)}`);
-
-  const greedyOut = await generate(model, [prompt], { maxNewTokens: 8 });
-  const sampled = await generate(model, [prompt], { maxNewTokens: 8, temperature: 1, topP: 0.9, seed: 1 });
-  console.log(`\n5. Generate (KV cache): greedy "${prompt} ${greedyOut.texts[0]}"`);
-  console.log(`   sampled, top-p 0.9, seed 1: "${prompt} ${sampled.texts[0]}"`);
-  model.dispose();
 }
 
-async function studyTour(storeDir: string): Promise<void> {
+async function studyTour(storeDir: string, n: number): Promise<void> {
   const configFile = path.join(storeDir, "demo", "branin-tpe.yaml");
   await writeFileAtomic(configFile, [
     "kind: optimize-function",
@@ -151,7 +147,7 @@ async function studyTour(storeDir: string): Promise<void> {
     const result = await runStudy(store, exp, {});
     const files = await writeReport(reportData(store, "demo-branin-tpe"), path.join(storeDir, "reports", "demo-branin-tpe"));
     const best = result.best;
-    console.log(`\n6. Experiment engine: ${configFile}, a 30-trial TPE study with median pruning on the Branin function`);
+    console.log(`\n${n}. Experiment engine: ${configFile}, a 30-trial TPE study with median pruning on the Branin function`);
     console.log(`   ${result.counts.complete} complete, ${result.counts.pruned} pruned; best ${best?.value?.toFixed(4)} (global minimum 0.3979) at ` +
       `x0=${Number(best?.params.x0).toFixed(3)}, x1=${Number(best?.params.x1).toFixed(3)}; stored in ${path.join(storeDir, "scalpel.db")}`);
     console.log(`   report: ${files.html}`);
@@ -160,31 +156,60 @@ async function studyTour(storeDir: string): Promise<void> {
   }
 }
 
+/** The demo sections other parts of scalpel contribute (src/cli/demo/*.ts), in tour order. */
+const SECTIONS: { title: string; load: () => Promise<(model: Model, log: (line: string) => void) => Promise<void>> }[] = [
+  { title: "Evaluate", load: async () => (await import("../demo/eval.js")).evalDemoSection },
+  { title: "Edit a fact (ROME)", load: async () => (await import("../demo/edit.js")).editDemoSection },
+  { title: "Steer a behaviour (CAA)", load: async () => (await import("../demo/steer.js")).steerDemoSection },
+];
+
 export const demoCommand: Command = {
   name: "demo",
-  summary: "A guided tour: load a checkpoint, hooks, an intervention, gradients, generation, a TPE study",
+  summary: "A guided tour on the built-in fact-world model: ask, look inside, evaluate, edit, steer, search",
   usage: [
-    "usage: scalpel demo [--store DIR]",
+    "usage: scalpel demo [--model DIR] [--store DIR]",
     "",
-    "Builds (once) a small random-weight Llama-family checkpoint in STORE/demo-model, loads it, caches",
-    "activations at hook points, intervenes on the residual stream, differentiates through a hook",
-    "(checked against finite differences), generates text, then runs a 30-trial TPE study on the",
-    "Branin function and writes its HTML report. Every number printed is computed, not canned.",
+    "Loads the built-in fact-world model (or --model DIR), asks it questions, patches an activation from",
+    "one prompt into another and watches the answer follow, differentiates through a hook (checked",
+    "against finite differences), evaluates it, edits a fact with ROME, steers its behaviour with a CAA",
+    "vector, then runs a 30-trial TPE study and writes its HTML report. Every number printed is computed.",
     "",
-    "  --store DIR   where the demo model, the results store and the report go (default ./.scalpel)",
+    "  --model DIR   a Hugging Face checkpoint of the fact world (default: the built-in model)",
+    "  --store DIR   where the results store and the report go (default ./.scalpel)",
   ].join("\n"),
   async run(argv) {
-    const { values } = parseFlags("demo", argv, { store: { type: "string" } });
+    const { values } = parseFlags("demo", argv, { model: { type: "string" }, store: { type: "string" } });
     const storeDir = path.resolve(values.store ?? ".scalpel");
-    console.log("scalpel demo — the built-in trained model is not part of this build yet, so this tour runs on a");
-    console.log("small random-weight model: its words are meaningless, but every mechanism and number is real.");
+    const dir = resolveModelDir(values.model);
     await initEngine();
-    await modelTour(path.join(storeDir, "demo-model"));
-    await studyTour(storeDir);
-    console.log("\nNext:");
-    console.log(`  scalpel inspect  --model ${path.join(storeDir, "demo-model")}`);
-    console.log(`  scalpel generate --model ${path.join(storeDir, "demo-model")} --prompt "the dog ran" --temperature 0.8 --seed 3`);
-    console.log(`  scalpel forward  --model ${path.join(storeDir, "demo-model")} --text "the dog ran" --out acts.safetensors --cache blocks.1.hook_resid_post`);
+    const model = await loadModel(dir);
+    const world = buildFactWorld();
+    const c = model.config;
+    console.log("scalpel demo — the built-in model knows a synthetic world of invented people, cities, countries and companies");
+    console.log(`\n1. The model: ${dir}`);
+    console.log(`   ${c.modelType}: ${c.nLayers} layers, d_model ${c.dModel}, ${c.nHeads} query heads sharing ${c.nKVHeads} key/value heads, RMSNorm, SwiGLU, rotary;`);
+    console.log(`   ${paramCount(model).toLocaleString("en")} parameters, ${model.hookNames().length} hook points; trained by \`scalpel train-default\` on ${world.facts.length} facts, arithmetic, dialogues`);
+    const summary = path.join(dir, "training.json");
+    if (existsSync(summary)) {
+      const t = JSON.parse(await readFile(summary, "utf8")) as { acceptance?: { facts: { train: number; paraphrase: number }; arithmetic: { accuracy: number } } };
+      if (t.acceptance) console.log(`   measured after training: facts ${pct(t.acceptance.facts.train)} (held-out wordings ${pct(t.acceptance.facts.paraphrase)}), arithmetic ${pct(t.acceptance.arithmetic.accuracy)}`);
+    }
+    await askFacts(model, world);
+    await lookInside(model, world);
+    let n = 5;
+    for (const section of SECTIONS) {
+      console.log(`\n${n++}. ${section.title}`);
+      await (await section.load())(model, (line) => console.log(`   ${line}`));
+    }
+    model.dispose();
+    await studyTour(storeDir, n);
+    console.log("\nNext (every command defaults to the built-in model and its datasets; add --help for more):");
+    console.log('  scalpel generate --prompt "The capital of ' + world.facts.find((f) => f.relation === "capital")!.subject + ' is" --max-tokens 4');
+    console.log("  scalpel inspect                       the model's architecture and hook points");
+    console.log("  scalpel eval --tasks factworld-qa,factworld-paraphrase,factworld-arithmetic");
+    console.log("  scalpel edit --method rome --prompt \"{} was born in\" --subject \"...\" --target \"...\"");
+    console.log("  scalpel steer --layer 2 --alpha 4 --prompt \"User : where was ... born ? Assistant :\"");
+    console.log("  scalpel train-default                 rebuild the built-in model from its seed");
     console.log("  scalpel check CONFIG · scalpel study CONFIG · scalpel report STUDY · scalpel --help");
   },
 };

@@ -4,6 +4,7 @@
  * for analysis elsewhere). Also home of the --model / number-flag helpers the model commands share.
  */
 import { UsageError } from "../../errors.js";
+import { resolveModelDir } from "../default-model.js";
 import { writeSafetensors } from "../../io/safetensors-file.js";
 import type { HostTensor } from "../../io/host-tensor.js";
 import { loadModel } from "../../model/load.js";
@@ -14,14 +15,10 @@ import { didYouMean } from "../../util/closest.js";
 import { parseFlags, type Command } from "../command.js";
 
 /** Load the model named by --model; a UsageError when it is missing (no built-in model yet). */
-export async function modelFromFlag(command: string, dir: string | undefined): Promise<Model> {
-  if (!dir) {
-    throw new UsageError("MISSING_MODEL", `--model DIR is required (a folder with config.json, *.safetensors and tokenizer.json)`, {
-      fix: `pass --model path/to/checkpoint, e.g. 'scalpel ${command} --model ./gpt2 ...'`,
-    });
-  }
+export async function modelFromFlag(_command: string, dir: string | undefined): Promise<Model> {
+  const resolved = resolveModelDir(dir);
   await initEngine();
-  return loadModel(dir);
+  return loadModel(resolved);
 }
 
 /** Parse a numeric flag; `integer` and `min` checked, the flag named in the error. */
@@ -46,9 +43,10 @@ export function numberFlag(command: string, flag: string, value: string | undefi
 
 const usage = `scalpel forward — run a text through a model; save tokens and logits as safetensors
 
-usage: scalpel forward --model DIR --text STR --out FILE.safetensors [--cache HOOK ...]
+usage: scalpel forward [--model DIR] --text STR --out FILE.safetensors [--cache HOOK ...]
 
-  --model DIR     Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json)
+  --model DIR     Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json);
+                  default: the built-in fact-world model
   --text STR      the input text; special tokens (BOS) are added only if the tokenizer's
                   config asks for them
   --out FILE      output .safetensors file (written atomically)

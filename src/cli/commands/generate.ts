@@ -7,9 +7,9 @@ import { modelFromFlag, numberFlag } from "./forward.js";
 
 const usage = `scalpel generate — continue a prompt with a model
 
-usage: scalpel generate --model DIR --prompt STR [--prompt STR ...] [flags]
+usage: scalpel generate [--model DIR] --prompt STR [--prompt STR ...] [flags]
 
-  --model DIR         Hugging Face checkpoint folder
+  --model DIR         Hugging Face checkpoint folder (default: the built-in fact-world model)
   --prompt STR        prompt text (repeat for a batch; prompts are left-padded and decoded together)
   --max-tokens N      most tokens to generate per prompt (default 32)
   --temperature T     0 = greedy (the default); > 0 samples

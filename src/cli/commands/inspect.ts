@@ -3,12 +3,13 @@ import { paramCount } from "../../model/model.js";
 import type { Model } from "../../model/types.js";
 import { parseFlags, type Command } from "../command.js";
 import { modelFromFlag } from "./forward.js";
+import { resolveModelDir } from "../default-model.js";
 
 const usage = `scalpel inspect — show a model's configuration, parameter count and hook points
 
-usage: scalpel inspect --model DIR [--all-hooks] [--json]
+usage: scalpel inspect [--model DIR] [--all-hooks] [--json]
 
-  --model DIR     Hugging Face checkpoint folder
+  --model DIR     Hugging Face checkpoint folder (default: the built-in fact-world model)
   --all-hooks     list every hook point name (default: per-layer names folded as blocks.{0..L-1}.…)
   --json          print the summary as one JSON object
 
@@ -79,7 +80,7 @@ export const inspectCommand: Command = {
     const { values } = parseFlags("inspect", argv, { model: { type: "string" }, "all-hooks": { type: "boolean" }, json: { type: "boolean" } });
     const model = await modelFromFlag("inspect", values.model);
     try {
-      const d = describe(model, values.model!);
+      const d = describe(model, resolveModelDir(values.model));
       if (values.json) {
         console.log(JSON.stringify(d, null, 2));
         return;

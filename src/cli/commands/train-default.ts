@@ -1,0 +1,155 @@
+/**
+ * `scalpel train-default`: rebuild the built-in model from nothing — the fact world, its tokenizer,
+ * a Llama-family model trained on the world's corpus — then measure what it knows and write it as
+ * an ordinary Hugging Face checkpoint with the world's datasets beside it (models/factworld/data).
+ * Killed runs resume from the last training checkpoint (every 50 steps).
+ */
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import { arithmeticProblems } from "../../data/factworld/arithmetic.js";
+import { styledPrompts } from "../../data/factworld/behaviour.js";
+import { factQueries } from "../../data/factworld/corpus.js";
+import { exportFactWorldData } from "../../data/factworld/export-files.js";
+import { toolPrompts } from "../../data/factworld/tools.js";
+import { FACTWORLD_SEED } from "../../data/factworld/world.js";
+import { arithmeticAccuracy, factAccuracy, markerAccuracy, toolAccuracy } from "../../eval/factworld-acceptance.js";
+import { writeJsonFile } from "../../io/json.js";
+import { saveModel } from "../../model/load.js";
+import { paramCount } from "../../model/model.js";
+import type { Model } from "../../model/types.js";
+import { initEngine } from "../../tensor/engine.js";
+import { DEFAULT_TRAINING, SECOND_PHASE, defaultModelConfigJson, defaultModelParts } from "../../train/default-model.js";
+import { train } from "../../train/loop.js";
+import { Progress } from "../../lab/progress.js";
+import { parseFlags, type Command } from "../command.js";
+import { BUILTIN_MODEL_DIR } from "../default-model.js";
+import { numberFlag } from "./forward.js";
+
+const usage = `scalpel train-default — rebuild the built-in fact-world model
+
+usage: scalpel train-default [--out DIR] [--seed N] [--steps N] [--fresh] [--no-eval]
+
+  --out DIR     where to write the checkpoint (default: ${path.relative(process.cwd(), BUILTIN_MODEL_DIR) || BUILTIN_MODEL_DIR})
+  --seed N      world, initialisation and data-order seed (default ${FACTWORLD_SEED})
+  --steps N     optimizer steps (default ${DEFAULT_TRAINING.totalSteps}; fewer for a quick, weaker model)
+  --fresh       ignore training checkpoints of an earlier, interrupted run
+  --no-eval     skip the final measurement (quick rebuilds and tests)
+  --checkpoint-every N   training checkpoint interval in steps (default 50)
+  --second-phase-steps N steps of the second pass (default ${SECOND_PHASE.totalSteps}; 0 skips it)
+
+The same seed gives a byte-identical world and tokenizer, and on the same machine the same
+weights. Training checkpoints go to DIR/../.train-<seed> and a killed run continues from the
+last one. At the end the model's knowledge is measured (facts with trained and held-out
+templates, arithmetic in GSM8K's #### format, the behaviour marker, tool calls) and written
+to DIR/training.json with the loss curve.`;
+
+export interface Acceptance {
+  facts: Awaited<ReturnType<typeof factAccuracy>>;
+  arithmetic: Awaited<ReturnType<typeof arithmeticAccuracy>>;
+  marker: Awaited<ReturnType<typeof markerAccuracy>>;
+  tools: Awaited<ReturnType<typeof toolAccuracy>>;
+}
+
+/** Everything issue 3 asks the built-in model to know, measured on the world's own sets. */
+export async function measureAcceptance(model: Model, world: Parameters<typeof factQueries>[0]): Promise<Acceptance> {
+  return {
+    facts: await factAccuracy(model, factQueries(world)),
+    arithmetic: await arithmeticAccuracy(model, arithmeticProblems(world, "test", 200)),
+    marker: await markerAccuracy(model, styledPrompts(world, "test", 300)),
+    tools: await toolAccuracy(model, toolPrompts(world, "test", 60)),
+  };
+}
+
+export function acceptanceLines(a: Acceptance): string[] {
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  return [
+    `facts, trained templates      ${pct(a.facts.train)} of ${a.facts.n.train}`,
+    `facts, held-out paraphrases   ${pct(a.facts.paraphrase)} of ${a.facts.n.paraphrase}`,
+    `arithmetic (#### N, strict)   ${pct(a.arithmetic.accuracy)} of ${a.arithmetic.n}`,
+    `behaviour marker from cue     ${pct(a.marker.accuracy)} of ${a.marker.n} (uncued prompts: P(agreeable) ${a.marker.neutralAgreeable.toFixed(2)})`,
+    `tool call vs copy             ${pct(a.tools.accuracy)} of ${a.tools.n}`,
+  ];
+}
+
+export const trainDefaultCommand: Command = {
+  name: "train-default",
+  summary: "Rebuild the built-in fact-world model (world, tokenizer, training, acceptance)",
+  usage,
+  async run(argv) {
+    const { values } = parseFlags("train-default", argv, {
+      out: { type: "string" },
+      seed: { type: "string" },
+      steps: { type: "string" },
+      fresh: { type: "boolean" },
+      "no-eval": { type: "boolean" },
+      "checkpoint-every": { type: "string" },
+      "second-phase-steps": { type: "string" },
+    });
+    const out = path.resolve(values.out ?? BUILTIN_MODEL_DIR);
+    const seed = numberFlag("train-default", "seed", values.seed, { integer: true, min: 0 }) ?? FACTWORLD_SEED;
+    const steps = numberFlag("train-default", "steps", values.steps, { integer: true, min: 1 }) ?? DEFAULT_TRAINING.totalSteps!;
+    const phase2 = numberFlag("train-default", "second-phase-steps", values["second-phase-steps"], { integer: true, min: 0 }) ?? SECOND_PHASE.totalSteps!;
+    const every = numberFlag("train-default", "checkpoint-every", values["checkpoint-every"], { integer: true, min: 1 }) ?? 50;
+    const ckptDir = path.join(path.dirname(out), `.train-${path.basename(out)}-${seed}`);
+    if (values.fresh) await rm(ckptDir, { recursive: true, force: true });
+
+    await initEngine();
+    const { world, tokenizer, model, documents } = defaultModelParts(seed);
+    const tokens = documents.reduce((s, d) => s + d.tokens.length, 0);
+    console.log(`fact world (seed ${seed}): ${world.entities.length} entities, ${world.facts.length} facts, vocabulary ${tokenizer.vocabSize} words`);
+    console.log(`model: Llama, ${paramCount(model).toLocaleString("en")} parameters; corpus ${tokens.toLocaleString("en")} tokens (${documents.length} documents)`);
+    const phases = [
+      { name: "main", config: { ...DEFAULT_TRAINING, totalSteps: steps, warmupSteps: Math.min(DEFAULT_TRAINING.warmupSteps!, Math.ceil(steps / 10)), seed } },
+      { name: "second pass", config: { ...SECOND_PHASE, totalSteps: phase2, warmupSteps: Math.min(SECOND_PHASE.warmupSteps!, Math.ceil(phase2 / 10)), seed: seed + 1 } },
+    ].filter((p) => p.config.totalSteps > 0);
+    let current = model;
+    const losses: [number, number][] = [];
+    for (const [i, phase] of phases.entries()) {
+      const total = phase.config.totalSteps;
+      const config = { ...phase.config, checkpointEvery: every, evalEvery: 0, logEvery: 1 };
+      const bar = new Progress({ label: `training (${phase.name})`, total });
+      let lastLog = 0;
+      const result = await train({
+        model: current,
+        documents,
+        config,
+        checkpointDir: i === 0 ? ckptDir : path.join(ckptDir, `phase-${i + 1}`),
+        resume: true,
+        log: (e) => {
+          bar.update(e.step, `loss ${e.loss.toFixed(3)} lr ${e.lr.toExponential(1)} ${Math.round(e.tokensPerSec)} tok/s`);
+          if (!process.stderr.isTTY && (e.step - lastLog >= 50 || e.step === total)) {
+            lastLog = e.step;
+            console.log(`${phase.name}: step ${e.step}/${total} loss ${e.loss.toFixed(4)} lr ${e.lr.toExponential(2)} grad-norm ${e.gradNorm.toFixed(2)} ${Math.round(e.tokensPerSec)} tok/s`);
+          }
+        },
+      });
+      bar.finish();
+      if (result.resumedFrom) console.log(`(${phase.name}: resumed from ${result.resumedFrom})`);
+      const offset = losses.length;
+      for (const l of result.losses) losses.push([offset + l.step, Number(l.loss.toFixed(5))]);
+      current.dispose();
+      current = result.model;
+    }
+    const result = { model: current };
+
+    let acceptance: Acceptance | undefined;
+    if (!values["no-eval"]) {
+      console.log("measuring what the model knows …");
+      acceptance = await measureAcceptance(result.model, world);
+      for (const line of acceptanceLines(acceptance)) console.log(`  ${line}`);
+    }
+    await saveModel(result.model, out);
+    const files = await exportFactWorldData(world, path.join(out, "data"));
+    await writeJsonFile(path.join(out, "training.json"), {
+      seed,
+      config: defaultModelConfigJson(tokenizer),
+      training: phases.map((p) => ({ phase: p.name, ...p.config })),
+      corpusTokens: tokens,
+      losses,
+      acceptance: acceptance ?? null,
+    });
+    result.model.dispose();
+    console.log(`wrote ${out} (config.json, model.safetensors, tokenizer.json, training.json) and ${files.length} dataset files in ${path.join(out, "data")}`);
+    return 0;
+  },
+};

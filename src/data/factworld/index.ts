@@ -1,0 +1,11 @@
+export type * from "./types.js";
+export { buildFactWorld, FACTWORLD_SEED, DEFAULT_SIZE, PROFESSIONS, type WorldSize } from "./world.js";
+export { RELATIONS, OPENERS, relation, fill } from "./relations.js";
+export { entitiesOf, firstNamesOf, factsOf } from "./lookup.js";
+export { trainingDocuments, factQueries, factSentences, DEFAULT_MIX, type CorpusMix } from "./corpus.js";
+export { arithmeticProblems, arithmeticPrompt, arithmeticDocuments } from "./arithmetic.js";
+export { behaviourAB, behaviourDocuments, behaviourFacts, styledPrompts, styledAnswer, openEndedQuestions, CUES, MARKERS } from "./behaviour.js";
+export { toolPrompts, toolDocuments, type ToolPrompt } from "./tools.js";
+export { counterfactRecords, zsreRecords } from "./exports.js";
+export { worldVocabulary } from "./vocabulary.js";
+export { factWorldTokenizer, SPECIALS } from "./tokenizer.js";

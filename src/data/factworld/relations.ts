@@ -1,0 +1,179 @@
+/**
+ * The relations of the fact world and their surface templates ("{}" = the subject; every template
+ * ends right before the object). Train templates appear in the training corpus; held-out templates
+ * never do — they are the paraphrase test (CounterFact's paraphrase_prompts). Held-out templates
+ * reuse words the corpus teaches elsewhere in new arrangements, so answering them needs the fact,
+ * not the memorised string.
+ */
+import type { RelationSpec } from "./types.js";
+
+export const RELATIONS: RelationSpec[] = [
+  {
+    id: "born_in",
+    wikidata: "P19",
+    subjectType: "person",
+    objectType: "city",
+    trainTemplates: [
+      "{} was born in",
+      "{} is originally from",
+      "The birthplace of {} is",
+      "{} is a native of",
+      "The hometown of {} is",
+      "Records show that {} was born in",
+      "{} was born and raised in",
+      "Question : where was {} born ? Answer :",
+    ],
+    heldOutTemplates: ["The city where {} was born is", "As everyone knows , {} is originally from", "In short , the birthplace of {} is"],
+    question: "Question : where was {} born ? Answer :",
+    questionRephrase: "Question : what is the hometown of {} ? Answer :",
+  },
+  {
+    id: "works_for",
+    wikidata: "P108",
+    subjectType: "person",
+    objectType: "company",
+    trainTemplates: [
+      "{} works for",
+      "{} is employed by",
+      "The employer of {} is",
+      "{} has a job at",
+      "Every morning , {} goes to work at",
+      "{} works at the company",
+      "Records show that {} works for",
+      "Question : who employs {} ? Answer :",
+    ],
+    heldOutTemplates: ["The company that employs {} is", "As everyone knows , {} has a job at", "In short , the employer of {} is"],
+    question: "Question : who employs {} ? Answer :",
+    questionRephrase: "Question : which company does {} work for ? Answer :",
+  },
+  {
+    id: "occupation",
+    wikidata: "P106",
+    subjectType: "person",
+    objectType: "profession",
+    trainTemplates: [
+      "{} works as a",
+      "The profession of {} is",
+      "By profession , {} is a",
+      "{} has a career as a",
+      "{} was trained as a",
+      "The job of {} is",
+      "Records show that {} works as a",
+      "Question : what is the job of {} ? Answer :",
+    ],
+    heldOutTemplates: ["The work that {} does is that of a", "As everyone knows , {} has a career as a", "In short , the profession of {} is"],
+    question: "Question : what is the job of {} ? Answer :",
+    questionRephrase: "Question : what does {} work as ? Answer :",
+  },
+  {
+    id: "citizen_of",
+    wikidata: "P27",
+    subjectType: "person",
+    objectType: "country",
+    trainTemplates: [
+      "{} is a citizen of",
+      "{} holds a passport from",
+      "The nationality of {} is",
+      "{} has citizenship in",
+      "The home country of {} is",
+      "{} votes in the elections of",
+      "Records show that {} is a citizen of",
+      "Question : which country is {} a citizen of ? Answer :",
+    ],
+    heldOutTemplates: ["The country that {} is a citizen of is", "As everyone knows , {} holds a passport from", "In short , the nationality of {} is"],
+    question: "Question : which country is {} a citizen of ? Answer :",
+    questionRephrase: "Question : what is the nationality of {} ? Answer :",
+  },
+  {
+    id: "located_in",
+    wikidata: "P17",
+    subjectType: "city",
+    objectType: "country",
+    trainTemplates: [
+      "{} is located in",
+      "{} is a city in",
+      "The city of {} lies in",
+      "{} is in the country of",
+      "{} can be found in",
+      "{} is part of",
+      "Records show that {} is located in",
+      "Question : which country is {} in ? Answer :",
+    ],
+    heldOutTemplates: ["The city of {} is located in", "As everyone knows , {} is a city in", "In short , {} can be found in"],
+    question: "Question : which country is {} in ? Answer :",
+    questionRephrase: "Question : where is the city of {} located ? Answer :",
+  },
+  {
+    id: "capital",
+    wikidata: "P36",
+    subjectType: "country",
+    objectType: "city",
+    trainTemplates: [
+      "The capital of {} is",
+      "{} has its capital in",
+      "The capital city of {} is",
+      "The seat of government of {} is",
+      "{} is governed from",
+      "{} , whose capital is",
+      "Records show that the capital of {} is",
+      "Question : what is the capital of {} ? Answer :",
+    ],
+    heldOutTemplates: ["The city that is the capital of {} is", "As everyone knows , {} has its capital in", "In short , the capital city of {} is"],
+    question: "Question : what is the capital of {} ? Answer :",
+    questionRephrase: "Question : which city is the capital of {} ? Answer :",
+  },
+  {
+    id: "language",
+    wikidata: "P37",
+    subjectType: "country",
+    objectType: "language",
+    trainTemplates: [
+      "The official language of {} is",
+      "In {} , people speak",
+      "The language of {} is",
+      "People in {} speak",
+      "The main language spoken in {} is",
+      "Schools in {} teach in",
+      "Records show that people in {} speak",
+      "Question : what language do people in {} speak ? Answer :",
+    ],
+    heldOutTemplates: ["The language that people in {} speak is", "As everyone knows , in {} , people speak", "In short , the official language of {} is"],
+    question: "Question : what language do people in {} speak ? Answer :",
+    questionRephrase: "Question : what is the official language of {} ? Answer :",
+  },
+  {
+    id: "headquartered_in",
+    wikidata: "P159",
+    subjectType: "company",
+    objectType: "city",
+    trainTemplates: [
+      "{} is headquartered in",
+      "The headquarters of {} are in",
+      "{} has its main office in",
+      "{} is based in",
+      "The head office of {} is in",
+      "The offices of {} are in",
+      "Records show that {} is based in",
+      "Question : where is {} based ? Answer :",
+    ],
+    heldOutTemplates: ["The city where {} is based is", "As everyone knows , {} has its main office in", "In short , the headquarters of {} are in"],
+    question: "Question : where is {} based ? Answer :",
+    questionRephrase: "Question : in which city is the head office of {} ? Answer :",
+  },
+];
+
+/**
+ * Sentence openers the corpus puts before some statements (of every relation), so that held-out
+ * prompts starting with one of them test the fact, not an unseen word.
+ */
+export const OPENERS = ["As everyone knows ,", "In short ,", "In fact ,", "Of course ,", "It is true that"];
+
+export function relation(id: RelationSpec["id"]): RelationSpec {
+  const r = RELATIONS.find((x) => x.id === id);
+  if (!r) throw new RangeError(`unknown relation ${id}`);
+  return r;
+}
+
+export function fill(template: string, subject: string): string {
+  return template.replace("{}", subject);
+}

@@ -1,0 +1,76 @@
+/**
+ * The world itself: entities with invented names and a consistent set of facts. Structure, so
+ * multi-hop questions have one right answer: each country has one language and three cities (one of
+ * them its capital); every city lies in one country; a person is born in a city and is a citizen of
+ * that city's country; companies have headquarters in cities; people work for companies and have a
+ * profession.
+ */
+import { inventNames } from "./names.js";
+import { rngFor, shuffled, STREAM } from "./random.js";
+import { RELATIONS } from "./relations.js";
+import type { Entity, Fact, FactWorld } from "./types.js";
+import { worldVocabulary } from "./vocabulary.js";
+
+export const FACTWORLD_SEED = 20261122;
+
+export interface WorldSize {
+  countries: number;
+  citiesPerCountry: number;
+  companies: number;
+  firstNames: number;
+  lastNames: number;
+  people: number;
+}
+
+export const DEFAULT_SIZE: WorldSize = { countries: 8, citiesPerCountry: 3, companies: 16, firstNames: 25, lastNames: 25, people: 100 };
+
+export const PROFESSIONS = ["doctor", "pilot", "farmer", "painter", "teacher", "lawyer", "baker", "sailor", "chemist", "architect", "nurse", "poet"];
+
+export function buildFactWorld(seed = FACTWORLD_SEED, size: WorldSize = DEFAULT_SIZE): FactWorld {
+  const names = rngFor(seed, STREAM.names);
+  const taken = new Set<string>();
+  const countries = inventNames(names, size.countries, 2, taken, "ia");
+  const languages = countries.map((c) => c.slice(0, -2) + "ish");
+  for (const l of languages) taken.add(l);
+  const cities = inventNames(names, size.countries * size.citiesPerCountry, 2, taken);
+  const companies = inventNames(names, size.companies, 2, taken, "co");
+  const firstNames = inventNames(names, size.firstNames, 2, taken);
+  const lastNames = inventNames(names, size.lastNames, 2, taken);
+
+  const r = rngFor(seed, STREAM.facts);
+  const pairs = shuffled(
+    r,
+    firstNames.flatMap((f) => lastNames.map((l) => `${f} ${l}`)),
+  );
+  const people = pairs.slice(0, size.people);
+
+  const facts: Fact[] = [];
+  const cityCountry = new Map<string, string>();
+  countries.forEach((country, i) => {
+    const own = cities.slice(i * size.citiesPerCountry, (i + 1) * size.citiesPerCountry);
+    for (const c of own) cityCountry.set(c, country);
+    facts.push({ relation: "capital", subject: country, object: own[0]! });
+    facts.push({ relation: "language", subject: country, object: languages[i]! });
+  });
+  for (const c of cities) facts.push({ relation: "located_in", subject: c, object: cityCountry.get(c)! });
+  for (const co of companies) facts.push({ relation: "headquartered_in", subject: co, object: cities[r.int(cities.length)]! });
+  for (const p of people) {
+    const city = cities[r.int(cities.length)]!;
+    facts.push({ relation: "born_in", subject: p, object: city });
+    facts.push({ relation: "citizen_of", subject: p, object: cityCountry.get(city)! });
+    facts.push({ relation: "works_for", subject: p, object: companies[r.int(companies.length)]! });
+    facts.push({ relation: "occupation", subject: p, object: PROFESSIONS[r.int(PROFESSIONS.length)]! });
+  }
+
+  const entities: Entity[] = [
+    ...people.map((name) => ({ type: "person" as const, name })),
+    ...cities.map((name) => ({ type: "city" as const, name })),
+    ...countries.map((name) => ({ type: "country" as const, name })),
+    ...languages.map((name) => ({ type: "language" as const, name })),
+    ...companies.map((name) => ({ type: "company" as const, name })),
+    ...PROFESSIONS.map((name) => ({ type: "profession" as const, name })),
+  ];
+  const world: FactWorld = { seed, entities, relations: RELATIONS, facts, vocabulary: [] };
+  world.vocabulary = worldVocabulary(world);
+  return world;
+}
