@@ -57,14 +57,6 @@ export const DEFAULT_TRAINING: Partial<TrainConfig> = {
   seqLen: 64,
 };
 
-/**
- * A second pass over the same corpus in a new data order, from the main phase's weights with a
- * fresh optimizer and a shorter warmup + cosine schedule. Why: at the end of the main phase the
- * model knows the trained wordings (≈ 99.7%) but answers held-out relative-clause paraphrases
- * ("The city where {} was born is") less often; a second annealing pass is the cheap remedy.
- */
-export const SECOND_PHASE: Partial<TrainConfig> = { ...DEFAULT_TRAINING, lr: 1e-3, warmupSteps: 20, totalSteps: 500, minLrRatio: 0.02 };
-
 export interface DefaultModelParts {
   world: FactWorld;
   tokenizer: Tokenizer;

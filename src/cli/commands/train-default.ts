@@ -18,7 +18,7 @@ import { saveModel } from "../../model/load.js";
 import { paramCount } from "../../model/model.js";
 import type { Model } from "../../model/types.js";
 import { initEngine } from "../../tensor/engine.js";
-import { DEFAULT_TRAINING, SECOND_PHASE, defaultModelConfigJson, defaultModelParts } from "../../train/default-model.js";
+import { DEFAULT_TRAINING, defaultModelConfigJson, defaultModelParts } from "../../train/default-model.js";
 import { train } from "../../train/loop.js";
 import { Progress } from "../../lab/progress.js";
 import { parseFlags, type Command } from "../command.js";
@@ -35,7 +35,6 @@ usage: scalpel train-default [--out DIR] [--seed N] [--steps N] [--fresh] [--no-
   --fresh       ignore training checkpoints of an earlier, interrupted run
   --no-eval     skip the final measurement (quick rebuilds and tests)
   --checkpoint-every N   training checkpoint interval in steps (default 50)
-  --second-phase-steps N steps of the second pass (default ${SECOND_PHASE.totalSteps}; 0 skips it)
 
 The same seed gives a byte-identical world and tokenizer, and on the same machine the same
 weights. Training checkpoints go to DIR/../.train-<seed> and a killed run continues from the
@@ -83,12 +82,10 @@ export const trainDefaultCommand: Command = {
       fresh: { type: "boolean" },
       "no-eval": { type: "boolean" },
       "checkpoint-every": { type: "string" },
-      "second-phase-steps": { type: "string" },
     });
     const out = path.resolve(values.out ?? BUILTIN_MODEL_DIR);
     const seed = numberFlag("train-default", "seed", values.seed, { integer: true, min: 0 }) ?? FACTWORLD_SEED;
     const steps = numberFlag("train-default", "steps", values.steps, { integer: true, min: 1 }) ?? DEFAULT_TRAINING.totalSteps!;
-    const phase2 = numberFlag("train-default", "second-phase-steps", values["second-phase-steps"], { integer: true, min: 0 }) ?? SECOND_PHASE.totalSteps!;
     const every = numberFlag("train-default", "checkpoint-every", values["checkpoint-every"], { integer: true, min: 1 }) ?? 50;
     const ckptDir = path.join(path.dirname(out), `.train-${path.basename(out)}-${seed}`);
     if (values.fresh) await rm(ckptDir, { recursive: true, force: true });
@@ -98,39 +95,26 @@ export const trainDefaultCommand: Command = {
     const tokens = documents.reduce((s, d) => s + d.tokens.length, 0);
     console.log(`fact world (seed ${seed}): ${world.entities.length} entities, ${world.facts.length} facts, vocabulary ${tokenizer.vocabSize} words`);
     console.log(`model: Llama, ${paramCount(model).toLocaleString("en")} parameters; corpus ${tokens.toLocaleString("en")} tokens (${documents.length} documents)`);
-    const phases = [
-      { name: "main", config: { ...DEFAULT_TRAINING, totalSteps: steps, warmupSteps: Math.min(DEFAULT_TRAINING.warmupSteps!, Math.ceil(steps / 10)), seed } },
-      { name: "second pass", config: { ...SECOND_PHASE, totalSteps: phase2, warmupSteps: Math.min(SECOND_PHASE.warmupSteps!, Math.ceil(phase2 / 10)), seed: seed + 1 } },
-    ].filter((p) => p.config.totalSteps > 0);
-    let current = model;
-    const losses: [number, number][] = [];
-    for (const [i, phase] of phases.entries()) {
-      const total = phase.config.totalSteps;
-      const config = { ...phase.config, checkpointEvery: every, evalEvery: 0, logEvery: 1 };
-      const bar = new Progress({ label: `training (${phase.name})`, total });
-      let lastLog = 0;
-      const result = await train({
-        model: current,
-        documents,
-        config,
-        checkpointDir: i === 0 ? ckptDir : path.join(ckptDir, `phase-${i + 1}`),
-        resume: true,
-        log: (e) => {
-          bar.update(e.step, `loss ${e.loss.toFixed(3)} lr ${e.lr.toExponential(1)} ${Math.round(e.tokensPerSec)} tok/s`);
-          if (!process.stderr.isTTY && (e.step - lastLog >= 50 || e.step === total)) {
-            lastLog = e.step;
-            console.log(`${phase.name}: step ${e.step}/${total} loss ${e.loss.toFixed(4)} lr ${e.lr.toExponential(2)} grad-norm ${e.gradNorm.toFixed(2)} ${Math.round(e.tokensPerSec)} tok/s`);
-          }
-        },
-      });
-      bar.finish();
-      if (result.resumedFrom) console.log(`(${phase.name}: resumed from ${result.resumedFrom})`);
-      const offset = losses.length;
-      for (const l of result.losses) losses.push([offset + l.step, Number(l.loss.toFixed(5))]);
-      current.dispose();
-      current = result.model;
-    }
-    const result = { model: current };
+    const config = { ...DEFAULT_TRAINING, totalSteps: steps, warmupSteps: Math.min(DEFAULT_TRAINING.warmupSteps!, Math.ceil(steps / 10)), checkpointEvery: every, evalEvery: 0, logEvery: 1, seed };
+    const bar = new Progress({ label: "training", total: steps });
+    let lastLog = 0;
+    const result = await train({
+      model,
+      documents,
+      config,
+      checkpointDir: ckptDir,
+      resume: true,
+      log: (e) => {
+        bar.update(e.step, `loss ${e.loss.toFixed(3)} lr ${e.lr.toExponential(1)} ${Math.round(e.tokensPerSec)} tok/s`);
+        if (!process.stderr.isTTY && (e.step - lastLog >= 50 || e.step === steps)) {
+          lastLog = e.step;
+          console.log(`step ${e.step}/${steps} loss ${e.loss.toFixed(4)} lr ${e.lr.toExponential(2)} grad-norm ${e.gradNorm.toFixed(2)} ${Math.round(e.tokensPerSec)} tok/s`);
+        }
+      },
+    });
+    bar.finish();
+    if (result.resumedFrom) console.log(`(resumed from ${result.resumedFrom})`);
+    model.dispose();
 
     let acceptance: Acceptance | undefined;
     if (!values["no-eval"]) {
@@ -143,9 +127,9 @@ export const trainDefaultCommand: Command = {
     await writeJsonFile(path.join(out, "training.json"), {
       seed,
       config: defaultModelConfigJson(tokenizer),
-      training: phases.map((p) => ({ phase: p.name, ...p.config })),
+      training: config,
       corpusTokens: tokens,
-      losses,
+      losses: result.losses.map((l) => [l.step, Number(l.loss.toFixed(5))]),
       acceptance: acceptance ?? null,
     });
     result.model.dispose();
