@@ -39,6 +39,8 @@ export interface ScoreResult {
   sum: number;
   /** True when every continuation token is the model's argmax at its position. */
   isGreedy: boolean;
+  /** The model's argmax token at each continuation position (per-token accuracy, EasyEdit locality). */
+  argmax: number[];
   contextTokens: number[];
   continuationTokens: number[];
 }
@@ -128,15 +130,18 @@ export async function loglikelihoodTokens(model: Model, requests: TokenRequest[]
       const r = requests[i]!;
       const first = inputs[b]!.length - r.continuation.length;
       const logprobsRow: number[] = [];
+      const argmaxRow: number[] = [];
       let isGreedy = true;
       r.continuation.forEach((t, k) => {
         logprobsRow.push(lp[b * T + first + k]!);
+        argmaxRow.push(gr[b * T + first + k]!);
         if (gr[b * T + first + k] !== t) isGreedy = false;
       });
       results[i] = {
         logprobs: logprobsRow,
         sum: logprobsRow.reduce((s, x) => s + x, 0),
         isGreedy,
+        argmax: argmaxRow,
         contextTokens: r.context,
         continuationTokens: r.continuation,
       };

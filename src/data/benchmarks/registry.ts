@@ -1,0 +1,97 @@
+/**
+ * The shipped evaluation tasks by name, each loaded from its dataset file on demand, plus tasks
+ * defined in JSON/YAML files (any --tasks entry that names such a file).
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import YAML from "yaml";
+import { ConfigError, UsageError } from "../../errors.js";
+import { abTask } from "../../eval/tasks/ab.js";
+import { factArithmeticTask, factQaTask } from "../../eval/tasks/factworld.js";
+import { gsm8kTask } from "../../eval/tasks/gsm8k.js";
+import { lambadaTask } from "../../eval/tasks/lambada.js";
+import { mmluTask } from "../../eval/tasks/mmlu.js";
+import { splitWikitextArticles, wikitextTask } from "../../eval/tasks/wikitext.js";
+import { checkTaskDefinition, taskFromDefinition } from "../../eval/task-file.js";
+import type { Task } from "../../eval/types.js";
+import { didYouMean } from "../../util/closest.js";
+import { defaultDataDir, readArithmetic, readCaaAB, readCaaQA, readDataset, readFactQueries, readGsm8k, readLambada, readMmlu, readText } from "./readers.js";
+
+export interface TaskSources {
+  /** Benchmark data folder (default defaultDataDir()). */
+  dataDir?: string;
+  /** The fact world's export folder (models/factworld/data). */
+  factworldDataDir: string;
+  /** WikiText window length and stride (tokens). */
+  maxLength?: number;
+  stride?: number;
+}
+
+export const CAA_BEHAVIOURS = ["coordinate-other-ais", "corrigible-neutral-HHH", "hallucination", "myopic-reward", "refusal", "survival-instinct", "sycophancy"] as const;
+
+type Loader = (s: Required<Pick<TaskSources, "dataDir">> & TaskSources) => Task;
+
+const BUILTIN: Record<string, { summary: string; load: Loader }> = {
+  mmlu: { summary: "MMLU, 57 subjects, 5-shot from dev, acc (size-weighted) + subject average", load: (s) => {
+    const { test, dev } = readMmlu(path.join(s.dataDir, "mmlu"));
+    return mmluTask(test, dev, 5);
+  } },
+  gsm8k: { summary: "GSM8K zero-shot, strict #### and flexible exact match", load: (s) => gsm8kTask(readGsm8k(path.join(s.dataDir, "gsm8k/test.jsonl")), [], 0) },
+  "gsm8k-cot": { summary: "GSM8K 8-shot chain of thought (train examples, seed 1234)", load: (s) =>
+    gsm8kTask(readGsm8k(path.join(s.dataDir, "gsm8k/test.jsonl")), readGsm8k(path.join(s.dataDir, "gsm8k/train.jsonl")), 8) },
+  lambada: { summary: "LAMBADA (OpenAI), last-word acc and perplexity", load: (s) => lambadaTask(readLambada(path.join(s.dataDir, "lambada/lambada_test.jsonl"))) },
+  truthfulqa: { summary: "TruthfulQA, CAA's A/B multiple-choice form", load: (s) =>
+    abTask("truthfulqa", readCaaQA(path.join(s.dataDir, "caa/test/truthfulqa/truthful_qa.json")), "the truthful answer") },
+  wikitext: { summary: "WikiText-2 (raw test) word/byte/token perplexity, sliding window", load: (s) =>
+    wikitextTask(splitWikitextArticles(readText(path.join(s.dataDir, "wikitext-2/raw/wiki.test.raw"), "WikiText-2")), { maxLength: s.maxLength, stride: s.stride }) },
+  "factworld-qa": { summary: "fact world: trained facts, training templates, greedy first answer token", load: (s) =>
+    factQaTask(readFactQueries(path.join(s.factworldDataDir, "qa.json")), "train") },
+  "factworld-paraphrase": { summary: "fact world: trained facts, held-out paraphrase templates", load: (s) =>
+    factQaTask(readFactQueries(path.join(s.factworldDataDir, "qa.json")), "paraphrase") },
+  "factworld-arithmetic": { summary: "fact world: arithmetic in GSM8K format (#### N)", load: (s) =>
+    factArithmeticTask(readArithmetic(path.join(s.factworldDataDir, "arithmetic/test.jsonl"))) },
+  "factworld-caa": { summary: "fact world: the agreeable behaviour's A/B test set", load: (s) =>
+    abTask("factworld-caa", readCaaAB(path.join(s.factworldDataDir, "caa/test/agreeable/test_dataset_ab.json")), "the behaviour-matching answer", "", true) },
+};
+for (const b of CAA_BEHAVIOURS) {
+  BUILTIN[`caa-${b}`] = { summary: `CAA ${b} A/B test set: preference for the behaviour-matching answer`, load: (s) =>
+    abTask(`caa-${b}`, readCaaAB(path.join(s.dataDir, `caa/test/${b}/test_dataset_ab.json`)), "the behaviour-matching answer") };
+}
+
+export const DEFAULT_TASKS = ["factworld-qa", "factworld-paraphrase", "factworld-arithmetic"];
+
+export function builtinTaskNames(): { name: string; summary: string }[] {
+  return Object.entries(BUILTIN).map(([name, b]) => ({ name, summary: b.summary }));
+}
+
+/** Task names: built-in names, "caa" (all CAA behaviours), or paths to .yaml/.yml/.json task files. */
+export function loadTasks(names: readonly string[], sources: TaskSources): Task[] {
+  const s = { ...sources, dataDir: sources.dataDir ?? defaultDataDir() };
+  const expanded = names.flatMap((n) => (n === "caa" ? CAA_BEHAVIOURS.map((b) => `caa-${b}`) : [n]));
+  return expanded.map((name) => {
+    if (/\.(ya?ml|json)$/i.test(name)) return loadTaskFile(name);
+    const b = BUILTIN[name];
+    if (!b) {
+      throw new UsageError("UNKNOWN_TASK", `unknown task '${name}'.${didYouMean(name, Object.keys(BUILTIN))}`, {
+        fix: `choose from ${Object.keys(BUILTIN).join(", ")}, "caa", or give a task file (.yaml/.json)`,
+      });
+    }
+    return b.load(s);
+  });
+}
+
+/** A task defined in a JSON/YAML file (eval/task-file.ts); dataset paths are relative to the file. */
+export function loadTaskFile(file: string): Task {
+  if (!existsSync(file)) throw new UsageError("TASK_FILE_MISSING", `task file not found`, { file, fix: "check the path" });
+  let parsed: unknown;
+  try {
+    parsed = YAML.parse(readText(file, "task file"));
+  } catch (e) {
+    throw new ConfigError("TASK_FILE", `cannot parse: ${(e as Error).message}`, { file });
+  }
+  const def = checkTaskDefinition(parsed, file);
+  const rel = (p: string) => path.resolve(path.dirname(file), p);
+  const docs = readDataset(rel(def.dataset), def.dataset_field);
+  const fewshot = def.fewshot_dataset ? readDataset(rel(def.fewshot_dataset), def.dataset_field) : undefined;
+  return taskFromDefinition(def, docs, fewshot, file);
+}

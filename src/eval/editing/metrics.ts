@@ -1,0 +1,100 @@
+/**
+ * Per-case editing metrics from the scores of the unedited ("pre") and edited ("post") models,
+ * and their aggregates. Every metric has a name, a definition and a version (METRICS), stored
+ * with the numbers.
+ */
+import type { EditCase } from "../../edit/types.js";
+import { allTokensAccuracy, harmonicMean, magnitudeNew, magnitudeTrue, successNew, successTrue } from "./counterfact.js";
+import { meanGenerationEntropy } from "./fluency.js";
+import type { CaseScores } from "./score.js";
+import { tfidfSimilarity, TfidfVectorizer } from "./tfidf.js";
+import { localityAgreement } from "./token-accuracy.js";
+
+export const METRICS = {
+  efficacy_score: { version: 1, def: "ROME ES: mean over rewrite prompts of [P(target_new) > P(target_true)], P = exp(−mean token NLL)" },
+  efficacy_magnitude: { version: 1, def: "ROME EM: mean of P(target_new) − P(target_true) on rewrite prompts" },
+  paraphrase_score: { version: 1, def: "ROME PS: mean over paraphrase prompts of [P(target_new) > P(target_true)]" },
+  paraphrase_magnitude: { version: 1, def: "ROME PM: mean of P(target_new) − P(target_true) on paraphrase prompts" },
+  neighborhood_score: { version: 1, def: "ROME NS: mean over neighbourhood prompts of [P(target_true) > P(target_new)]" },
+  neighborhood_magnitude: { version: 1, def: "ROME NM: mean of P(target_true) − P(target_new) on neighbourhood prompts" },
+  rewrite_accuracy: { version: 1, def: "ROME rewrite_acc: every target_new token is the argmax after the rewrite prompt" },
+  paraphrase_accuracy: { version: 1, def: "ROME paraphrase_acc: every target_new token is the argmax after a paraphrase" },
+  neighborhood_accuracy: { version: 1, def: "ROME neighborhood_acc: every target_true token is the argmax after a neighbour prompt" },
+  reliability: { version: 1, def: "EasyEdit rewrite_acc: teacher-forced per-token accuracy of target_new after the rewrite prompt" },
+  generalization: { version: 1, def: "EasyEdit rephrase_acc: per-token accuracy of target_new after the paraphrase prompts" },
+  locality: { version: 1, def: "EasyEdit locality: agreement of edited vs unedited argmax tokens on locality prompt + answer" },
+  portability: { version: 1, def: "EasyEdit portability: per-token accuracy of the portability answers" },
+  generation_entropy: { version: 1, def: "ROME GE: mean over generations of (2/3·H2 + 4/3·H3)/2, word n-gram entropy in bits" },
+  reference_score: { version: 1, def: "ROME RS: tf-idf cosine of the generations vs target_new's reference texts (idf fitted on the dataset's reference texts)" },
+} as const;
+
+export type MetricName = keyof typeof METRICS;
+export type MetricSet = Partial<Record<MetricName, number>>;
+
+const mean = (xs: readonly number[]): number | undefined => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : undefined);
+
+/** The texts a case's generations should resemble: its attribute prompts completed with target_new. */
+export function referenceTexts(c: EditCase): string[] {
+  return c.attributePrompts.map((p) => `${p} ${c.request.targetNew}`);
+}
+
+/** A tf-idf vectorizer fitted on every case's reference texts (one document per text). */
+export function referenceVectorizer(cases: readonly EditCase[]): TfidfVectorizer | undefined {
+  const docs = cases.flatMap(referenceTexts);
+  return docs.length ? new TfidfVectorizer(docs) : undefined;
+}
+
+/**
+ * Metrics of one model's scores. `pre` (the unedited model's scores on the same case) is needed
+ * for locality; without it locality is left out (the unedited model agrees with itself).
+ */
+export function caseMetrics(c: EditCase, s: CaseScores, pre?: CaseScores, vec?: TfidfVectorizer): MetricSet {
+  const m: MetricSet = {
+    efficacy_score: successNew(s.rewrite),
+    efficacy_magnitude: magnitudeNew(s.rewrite),
+    paraphrase_score: successNew(s.paraphrase),
+    paraphrase_magnitude: magnitudeNew(s.paraphrase),
+    neighborhood_score: successTrue(s.neighborhood),
+    neighborhood_magnitude: magnitudeTrue(s.neighborhood),
+    rewrite_accuracy: allTokensAccuracy(s.rewrite, "new"),
+    paraphrase_accuracy: allTokensAccuracy(s.paraphrase, "new"),
+    neighborhood_accuracy: allTokensAccuracy(s.neighborhood, "true"),
+    reliability: mean(s.reliability),
+    generalization: mean(s.generalization),
+    portability: mean(s.portability),
+  };
+  if (pre && s !== pre && s.localityArgmax.length) {
+    m.locality = mean(s.localityArgmax.map((post, i) => localityAgreement(post, pre.localityArgmax[i]!)));
+  }
+  if (s.generations?.length) {
+    m.generation_entropy = meanGenerationEntropy(s.generations);
+    const refs = referenceTexts(c);
+    if (vec && refs.length) m.reference_score = tfidfSimilarity(s.generations.join(" "), refs.join(" "), vec);
+  }
+  for (const k of Object.keys(m) as MetricName[]) if (m[k] === undefined) delete m[k];
+  return m;
+}
+
+export interface MetricSummary {
+  mean: number;
+  /** Population standard deviation over cases (np.std, ddof = 0, as rome/experiments/summarize.py). */
+  std: number;
+  n: number;
+}
+
+/** Mean ± std over cases of every metric present; plus ROME's score S = hmean(ES, PS, NS). */
+export function aggregateMetrics(sets: readonly MetricSet[]): Record<string, MetricSummary> {
+  const out: Record<string, MetricSummary> = {};
+  for (const name of Object.keys(METRICS) as MetricName[]) {
+    const xs = sets.map((s) => s[name]).filter((x): x is number => x !== undefined);
+    if (!xs.length) continue;
+    const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const v = xs.reduce((a, b) => a + (b - m) ** 2, 0) / xs.length;
+    out[name] = { mean: m, std: Math.sqrt(v), n: xs.length };
+  }
+  const parts = [out.efficacy_score, out.paraphrase_score, out.neighborhood_score];
+  if (parts.every((p) => p !== undefined)) {
+    out.score = { mean: harmonicMean(parts.map((p) => p!.mean)), std: NaN, n: Math.min(...parts.map((p) => p!.n)) };
+  }
+  return out;
+}
