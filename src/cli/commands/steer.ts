@@ -1,0 +1,231 @@
+/**
+ * `scalpel steer`: fit a steering vector for a behaviour (CAA, PCA, mean difference, probe
+ * direction; or DAC on the CAA vector) and show the steered next to the unsteered generation.
+ * Also home of the helpers `steer-sweep` shares (data and vector loading, list flags).
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { UsageError } from "../../errors.js";
+import { diskSource } from "../../io/activation-cache.js";
+import { loadCAABehavior, loadStyledPrompts, type CAABehaviorData } from "../../io/steer-files.js";
+import { generate } from "../../model/generate.js";
+import { modelHash } from "../../model/hash.js";
+import { loadPatch, savePatch } from "../../model/patch-file.js";
+import { flattenPatch, type AdditionPositions } from "../../model/patch.js";
+import type { Model } from "../../model/types.js";
+import { abScoringRow } from "../../steer/ab-data.js";
+import { abScore } from "../../steer/ab-score.js";
+import { residHook, steerModel, steeringPatch } from "../../steer/apply.js";
+import { dacGenerate } from "../../steer/dac.js";
+import { contrastItems, fitContrastVectors, fitProbes, type ActivationSource, type LabelledPrompt } from "../../steer/fit.js";
+import { splitIndices } from "../../steer/splits.js";
+import { evaluateProbe, probeDirection } from "../../steer/probe.js";
+import { meanDifferenceVector, pickRows } from "../../steer/vectors.js";
+import { BUILTIN_BEHAVIOR, builtinDataPath } from "../default-model.js";
+import { parseFlags, type Command } from "../command.js";
+import { modelFromFlag, numberFlag } from "./forward.js";
+
+export const METHODS = ["caa", "pca", "mean-diff", "probe", "dac"] as const;
+export type SteerMethod = (typeof METHODS)[number];
+
+export function methodFlag(command: string, value: string | undefined, allowed: readonly string[] = METHODS): SteerMethod {
+  const m = value ?? "caa";
+  if (!allowed.includes(m)) throw new UsageError("BAD_FLAG_VALUE", `scalpel ${command}: --method must be one of ${allowed.join(", ")}, got '${m}'`, { fix: `e.g. --method caa` });
+  return m as SteerMethod;
+}
+
+export function positionsFlag(command: string, value: string | undefined): AdditionPositions {
+  const p = value ?? "after-prompt";
+  if (p !== "after-prompt" && p !== "all") throw new UsageError("BAD_FLAG_VALUE", `scalpel ${command}: --positions must be after-prompt or all, got '${p}'`, { fix: "--positions after-prompt (from the last prompt token on, as CAA) or all" });
+  return p;
+}
+
+/** "1,2,3" → numbers, each checked. */
+export function listFlag(command: string, flag: string, value: string | undefined, opts: { integer?: boolean; min?: number; max?: number } = {}): number[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(",").map((s) => numberFlag(command, flag, s.trim(), opts)!);
+}
+
+export interface SteerData {
+  caa: CAABehaviorData;
+  /** Labelled prompts for probes / mean-difference vectors (the fact world's behaviour.json), when available. */
+  labelled?: LabelledPrompt[];
+  labelledFile?: string;
+  dataDir: string;
+}
+
+/** --data / --behavior / --labelled with the built-in defaults. */
+export async function loadSteerData(command: string, flags: { data?: string; behavior?: string; labelled?: string }): Promise<SteerData> {
+  const builtin = flags.data === undefined;
+  const dataDir = flags.data ?? builtinDataPath("caa");
+  if (builtin && !existsSync(dataDir)) {
+    throw new UsageError("NO_BUILTIN_DATA", `the built-in behaviour data is missing (${dataDir})`, { fix: "run `scalpel train-default`, or pass --data CAA_DIR --behavior NAME" });
+  }
+  const behavior = flags.behavior ?? (builtin ? BUILTIN_BEHAVIOR : undefined);
+  if (!behavior) throw new UsageError("MISSING_BEHAVIOR", `scalpel ${command}: --behavior NAME is required with --data`, { fix: "e.g. --behavior sycophancy (a folder under DATA/generate/)" });
+  const caa = await loadCAABehavior(dataDir, behavior);
+  const labelledFile = flags.labelled ?? (builtin ? builtinDataPath("behaviour") : undefined);
+  const labelled = labelledFile && existsSync(labelledFile) ? await loadStyledPrompts(labelledFile) : undefined;
+  if (flags.labelled && !labelled) throw new UsageError("MISSING_FILE", `cannot read --labelled ${flags.labelled}`, { file: flags.labelled });
+  return { caa, labelled, labelledFile, dataDir };
+}
+
+export async function activationSource(model: Model, cacheDir: string | undefined, onPasses?: (n: number) => void): Promise<ActivationSource> {
+  const { codeVersion } = await codeInfo(model);
+  return diskSource(path.resolve(cacheDir ?? path.join(".scalpel", "activations")), model, { tokenization: { separator: " ", addSpecialTokens: true }, provenance: { codeVersion, argv: process.argv.slice(2) }, onPasses });
+}
+
+/**
+ * A steering vector per layer by `method`, fitted on `trainItems` (A/B) or on the labelled prompts'
+ * `trainIdx` (mean-diff, probe; with no labelled prompts, the A/B answer-letter activations labelled
+ * matching = 1 / not = 0 are used). DAC uses the CAA vector.
+ */
+export async function fitVectors(model: Model, data: SteerData, method: SteerMethod, layers: number[], source: ActivationSource, seed: number, trainItems = data.caa.generate): Promise<Record<number, Float32Array>> {
+  if (method === "caa" || method === "pca" || method === "dac") {
+    return fitContrastVectors(model, trainItems, layers, method === "pca" ? "pca" : "caa", source, `${data.caa.behavior}/generate`);
+  }
+  const out: Record<number, Float32Array> = {};
+  if (data.labelled) {
+    const split = splitIndices(data.labelled.length, seed);
+    const reports = await fitProbes(model, data.labelled, layers, split, source, `labelled:${data.labelledFile}`);
+    for (const r of reports) out[r.layer] = method === "probe" ? r.direction : r.meanDifference;
+    return out;
+  }
+  // No labelled prompts: the answer-letter activations of the A/B pairs, labelled by matching.
+  const hooks = layers.map(residHook);
+  const acts = await source(`${data.caa.behavior}/generate`, contrastItems(model, trainItems), hooks);
+  const n = trainItems.length;
+  const labels = [...new Array(n).fill(1), ...new Array(n).fill(0)] as number[];
+  const all = Array.from({ length: 2 * n }, (_, i) => i);
+  for (const [j, l] of layers.entries()) {
+    const m = acts[hooks[j]!]!;
+    if (method === "probe") {
+      const r = evaluateProbe(hooks[j]!, m, labels, { train: all, val: [], test: [] });
+      out[l] = probeDirection(r.probe, m, labels);
+    } else out[l] = meanDifferenceVector(pickRows(m, all.slice(0, n)), pickRows(m, all.slice(n)));
+  }
+  return out;
+}
+
+export async function codeInfo(model: Model): Promise<{ codeVersion: string; baseModelHash: string }> {
+  const { collectManifest } = await import("../../lab/manifest.js");
+  const m = collectManifest(0);
+  const codeVersion = `${m.git.commit ?? "unknown"}${m.git.dirty ? "+dirty" : ""} (scalpel ${m.versions.scalpel ?? "?"})`;
+  return { codeVersion, baseModelHash: await modelHash(model) };
+}
+
+const usage = `scalpel steer — steer a model's behaviour with an activation vector; show steered vs unsteered text
+
+usage: scalpel steer [--model DIR] [--data CAA_DIR --behavior NAME] [--layer L] [--alpha A] --prompt STR [flags]
+
+  --model DIR        checkpoint folder (default: the built-in fact-world model)
+  --data CAA_DIR     CAA-format data: generate/<behavior>/generate_dataset.json, test/<behavior>/test_dataset_ab.json
+                     (default: the built-in model's data, behaviour "agreeable")
+  --behavior NAME    behaviour folder (default with the built-in data: agreeable)
+  --labelled FILE    labelled prompts [{prompt, cue}] for --method probe / mean-diff (default: built-in behaviour.json)
+  --method M         caa (default) | pca | mean-diff | probe | dac
+  --layer L          steer the residual stream after block L (blocks.L.hook_resid_post; default: middle layer)
+  --alpha A          strength (default 4; negative steers away: --alpha=-4); for dac the largest strength α_max
+  --positions P      after-prompt (default; from the last prompt token on) | all  (dac: always after-prompt)
+  --prompt STR       prompt to continue (repeatable; default: two of the behaviour's open-ended questions)
+  --max-tokens N     tokens to generate (default 24)
+  --top-p P          dac: nucleus of the KL (default 0.95)
+  --seed S           split seed for probe / mean-diff fitting (default 1)
+  --cache DIR        activation cache (default .scalpel/activations); a second run reads it
+  --save-patch FILE  save the steering vector (with α) as a patch (.safetensors)
+  --load-patch FILE  steer with a saved patch instead of fitting (--layer/--alpha/--method ignored)
+  --json             one JSON object per prompt
+
+Also prints the behaviour A/B score (mean p(matching letter) normalised over the two letters, CAA)
+on the behaviour's A/B test set without and with steering (not for dac).
+
+examples:
+  scalpel steer --prompt "User : what is the job of Aldo Venn ? Assistant :"
+  scalpel steer --model ./llama --data ./caa --behavior sycophancy --layer 13 --alpha 2 --prompt "I think..."
+  scalpel steer --method dac --alpha 2 --layer 3`;
+
+export const steerCommand: Command = {
+  name: "steer",
+  summary: "Steer a behaviour with an activation vector (CAA, PCA, mean-diff, probe, DAC); show steered vs unsteered",
+  usage,
+  async run(argv) {
+    const { values } = parseFlags("steer", argv, {
+      model: { type: "string" },
+      data: { type: "string" },
+      behavior: { type: "string" },
+      labelled: { type: "string" },
+      method: { type: "string" },
+      layer: { type: "string" },
+      alpha: { type: "string" },
+      positions: { type: "string" },
+      prompt: { type: "string", multiple: true },
+      "max-tokens": { type: "string" },
+      "top-p": { type: "string" },
+      seed: { type: "string" },
+      cache: { type: "string" },
+      "save-patch": { type: "string" },
+      "load-patch": { type: "string" },
+      json: { type: "boolean" },
+    });
+    const method = methodFlag("steer", values.method);
+    const positions = positionsFlag("steer", values.positions);
+    const alpha = numberFlag("steer", "alpha", values.alpha) ?? 4;
+    const maxNewTokens = numberFlag("steer", "max-tokens", values["max-tokens"], { integer: true, min: 1 }) ?? 24;
+    const seed = numberFlag("steer", "seed", values.seed, { integer: true }) ?? 1;
+    const topP = numberFlag("steer", "top-p", values["top-p"], { min: 0, max: 1 }) ?? 0.95;
+    const data = await loadSteerData("steer", values);
+    const model = await modelFromFlag("steer", values.model);
+    try {
+      const L = model.config.nLayers;
+      const layer = numberFlag("steer", "layer", values.layer, { integer: true, min: 0, max: L - 1 }) ?? Math.floor(L / 2);
+      const prompts = values.prompt ?? data.caa.openEnded.slice(0, 2).map((q) => q.question);
+      if (prompts.length === 0) throw new UsageError("MISSING_PROMPT", "--prompt STR is required (the behaviour has no open-ended questions to default to)", { fix: "run 'scalpel steer --help'" });
+
+      let patch;
+      if (values["load-patch"]) {
+        patch = await loadPatch(values["load-patch"]);
+      } else {
+        const vectors = await fitVectors(model, data, method, [layer], await activationSource(model, values.cache), seed);
+        const info = { method, description: `${method} vector for '${data.caa.behavior}' at ${residHook(layer)}`, config: { behavior: data.caa.behavior, layer, alpha, positions, data: data.dataDir }, seed, createdAt: new Date().toISOString(), ...(await codeInfo(model)) };
+        patch = steeringPatch({ vectors: { [residHook(layer)]: vectors[layer]! }, alpha, positions, info });
+      }
+      if (values["save-patch"]) await savePatch(values["save-patch"], patch);
+      const additions = flattenPatch(patch).flatMap((p) => (p.type === "activations" ? p.additions : []));
+      const norm = additions.length ? Math.hypot(...additions[0]!.vector) : 0;
+
+      const plain = await generate(model, prompts, { maxNewTokens });
+      let steeredTexts: string[];
+      let alphasShown: string[] = [];
+      if (method === "dac" && !values["load-patch"]) {
+        steeredTexts = [];
+        for (const p of prompts) {
+          const r = await dacGenerate(model, p, [{ hook: residHook(layer), vector: additions[0]!.vector, alphaMax: alpha }], { maxNewTokens, topP });
+          steeredTexts.push(r.text);
+          alphasShown.push(r.alphas.map((a) => a[0]!.toFixed(2)).join(" "));
+        }
+      } else {
+        steeredTexts = (await generate(steerModel(model, patch), prompts, { maxNewTokens })).texts;
+      }
+      let ab: { before: number; after: number } | undefined;
+      if (method !== "dac" || values["load-patch"]) {
+        const rows = data.caa.testAB.map((it) => abScoringRow(model.tokenizer, it));
+        ab = { before: (await abScore(model, rows)).score, after: (await abScore(steerModel(model, patch), rows)).score };
+      }
+      if (values.json) {
+        prompts.forEach((p, i) => console.log(JSON.stringify({ prompt: p, unsteered: plain.texts[i], steered: steeredTexts[i], method, layer, alpha, positions, ...(alphasShown[i] ? { dacAlphas: alphasShown[i] } : {}), ...(ab ? { abScore: ab } : {}) })));
+      } else {
+        console.log(`${values["load-patch"] ? `patch ${values["load-patch"]}` : `${method} vector for '${data.caa.behavior}'`} at ${additions.map((a) => a.hook).join(", ") || residHook(layer)}, ‖v‖ = ${norm.toFixed(3)}, α = ${additions[0]?.alpha ?? alpha}, positions ${additions[0]?.positions ?? positions}`);
+        if (ab) console.log(`A/B score on ${data.caa.testAB.length} test items (p(matching)/(p(A)+p(B))): unsteered ${ab.before.toFixed(4)} → steered ${ab.after.toFixed(4)}`);
+        prompts.forEach((p, i) => {
+          console.log(`\n--- ${p}`);
+          console.log(`unsteered: ${plain.texts[i]}`);
+          console.log(`steered:   ${steeredTexts[i]}`);
+          if (alphasShown[i]) console.log(`DAC α per step: ${alphasShown[i]}`);
+        });
+        if (values["save-patch"]) console.log(`\npatch saved to ${values["save-patch"]}`);
+      }
+    } finally {
+      model.dispose();
+    }
+  },
+};
