@@ -1,0 +1,5 @@
+export { DatasetError } from "./errors.js";
+export { counterFactCase } from "./counterfact.js";
+export { mendCounterFactCase, zsreCase } from "./mend.js";
+export { knownFact, knownFactCase, type KnownFact } from "./known-facts.js";
+export { loadEditCases, loadKnownFacts, toEditCases, detectFormat, readRecords, EDIT_FORMATS, type EditDatasetFormat } from "./load.js";

@@ -1,0 +1,195 @@
+/**
+ * Editing protocols: how a list of cases is edited into a model and when each case is evaluated.
+ *
+ * - "single": each case is edited into the original model alone and evaluated right away
+ *   (ROME's CounterFact evaluation: one edit, measure, restore).
+ * - "batch": cases are edited `batchSize` at a time into the original model (MEMIT's mass
+ *   editing); each case is evaluated on the model holding its batch.
+ * - "sequential": edits (in batches of `batchSize`, default 1) are applied one after another to
+ *   the same, increasingly edited model — the patches compose (AlphaEdit's / lifelong editing's
+ *   setting). Evaluation either right after each edit ("after-edit": case k sees edits 1..k) or
+ *   once after all edits ("after-all": every case sees all N edits, as AlphaEdit reports).
+ *
+ * Every case is also scored on the unedited model ("pre"), which locality needs and which gives the
+ * "vs unedited" columns. Each result records when it was evaluated and how many edits the model
+ * held then, plus edit and evaluation times.
+ */
+import type { Model } from "../model/types.js";
+import { applyPatch, composePatches, type Patch, type WeightPatch } from "../model/patch.js";
+import { aggregateMetrics, caseMetrics, referenceVectorizer, type MetricSet, type MetricSummary } from "../eval/editing/metrics.js";
+import { scoreCases, type CaseScores, type ScoreCasesOptions } from "../eval/editing/score.js";
+import type { TfidfVectorizer } from "../eval/editing/tfidf.js";
+import type { EditCase, EditContext, EditRequest, Editor } from "./types.js";
+
+export type ProtocolMode = "single" | "batch" | "sequential";
+export type EvalTiming = "after-edit" | "after-all";
+
+export interface ProtocolOptions<H> {
+  mode: ProtocolMode;
+  /** Edits per editor call (batch and sequential modes; single is always 1). Default: all (batch), 1 (sequential). */
+  batchSize?: number;
+  /** Sequential mode only; default "after-all". */
+  evaluate?: EvalTiming;
+  hparams?: H;
+  context?: EditContext;
+  scoring?: ScoreCasesOptions;
+  /** Called after each case's result is ready (progress, streaming JSON). */
+  onResult?: (r: CaseResult, done: number, total: number) => void;
+}
+
+export interface CaseResult {
+  id: string;
+  source: string;
+  request: EditRequest;
+  mode: ProtocolMode;
+  evaluatedAt: EvalTiming;
+  /** Edits the model held when this case was evaluated. */
+  editsApplied: number;
+  /** Seconds of the editor call that made this case's edit (shared by a batch). */
+  editSeconds: number;
+  evalSeconds: number;
+  pre: MetricSet;
+  post: MetricSet;
+  /** The edited model's generations (when generation metrics were asked for). */
+  generations?: string[];
+  /** The scores the metrics were computed from (mean-token NLLs, argmax flags, token accuracies). */
+  scores: { pre: CaseScores; post: CaseScores };
+}
+
+export interface ProtocolResult {
+  method: string;
+  mode: ProtocolMode;
+  evaluatedAt: EvalTiming;
+  batchSize: number;
+  cases: CaseResult[];
+  summary: { pre: Record<string, MetricSummary>; post: Record<string, MetricSummary> };
+  /** The last sequential model's patches composed (sequential mode), for saving. */
+  patch?: Patch;
+  seconds: { edit: number; eval: number; total: number };
+}
+
+const now = () => performance.now() / 1000;
+
+function chunks<T>(xs: readonly T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+export async function runProtocol<H>(model: Model, editor: Editor<H>, cases: readonly EditCase[], options: ProtocolOptions<H>): Promise<ProtocolResult> {
+  const t0 = now();
+  const hparams = options.hparams ?? editor.defaults(model.config);
+  const mode = options.mode;
+  const batchSize = mode === "single" ? 1 : options.batchSize ?? (mode === "batch" ? cases.length : 1);
+  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  const timing: EvalTiming = mode === "sequential" ? options.evaluate ?? "after-all" : "after-edit";
+  const vec = referenceVectorizer(cases);
+  const pre = await scoreCases(model, cases, options.scoring);
+  const results: CaseResult[] = new Array(cases.length);
+  let editTotal = 0;
+  let evalTotal = 0;
+  let done = 0;
+
+  const evaluate = async (edited: Model, idx: number[], editsApplied: number, editSeconds: number) => {
+    const te = now();
+    const post = await scoreCases(edited, idx.map((i) => cases[i]!), options.scoring);
+    const evalSeconds = (now() - te) / idx.length;
+    evalTotal += now() - te;
+    idx.forEach((i, k) => {
+      results[i] = makeResult(cases[i]!, pre[i]!, post[k]!, vec, { mode, evaluatedAt: timing, editsApplied, editSeconds, evalSeconds });
+      options.onResult?.(results[i]!, ++done, cases.length);
+    });
+  };
+
+  const groups = chunks(cases.map((_, i) => i), batchSize);
+  let patch: Patch | undefined;
+  // Editors with memory of earlier edits (AlphaEdit's accumulated keys) start each independent
+  // edit, and each sequential run, with a clean memory.
+  const reset = () => (editor as { reset?: () => void }).reset?.();
+  if (mode !== "sequential") {
+    for (const idx of groups) {
+      reset();
+      const te = now();
+      const p = await editor.edit(model, idx.map((i) => cases[i]!.request), hparams, options.context);
+      const editSeconds = now() - te;
+      editTotal += editSeconds;
+      const edited = applyPatch(model, p);
+      try {
+        await evaluate(edited, idx, idx.length, editSeconds);
+      } finally {
+        edited.dispose();
+      }
+    }
+  } else {
+    // Each step edits the current model; the previous intermediate model is freed once the next
+    // one holds its own references to the shared parameters.
+    reset();
+    let current = model;
+    const patches: WeightPatch[] = [];
+    const editSecondsOf: number[] = new Array(cases.length).fill(0);
+    let applied = 0;
+    try {
+      for (const idx of groups) {
+        const te = now();
+        const p = await editor.edit(current, idx.map((i) => cases[i]!.request), hparams, options.context);
+        const editSeconds = now() - te;
+        editTotal += editSeconds;
+        idx.forEach((i) => (editSecondsOf[i] = editSeconds));
+        patches.push(p);
+        const next = applyPatch(current, p);
+        if (current !== model) current.dispose();
+        current = next;
+        applied += idx.length;
+        if (timing === "after-edit") await evaluate(current, idx, applied, editSeconds);
+      }
+      if (timing === "after-all") {
+        for (const idx of chunks(cases.map((_, i) => i), 64)) {
+          await evaluateWithEditTimes(idx);
+        }
+      }
+    } finally {
+      if (current !== model) current.dispose();
+    }
+    patch = composePatches(patches, { method: `${editor.name} (sequential, ${patches.length} steps)` });
+
+    async function evaluateWithEditTimes(idx: number[]) {
+      const te = now();
+      const post = await scoreCases(current, idx.map((i) => cases[i]!), options.scoring);
+      const evalSeconds = (now() - te) / idx.length;
+      evalTotal += now() - te;
+      idx.forEach((i, k) => {
+        results[i] = makeResult(cases[i]!, pre[i]!, post[k]!, vec, { mode, evaluatedAt: timing, editsApplied: applied, editSeconds: editSecondsOf[i]!, evalSeconds });
+        options.onResult?.(results[i]!, ++done, cases.length);
+      });
+    }
+  }
+  return {
+    method: editor.name,
+    mode,
+    evaluatedAt: timing,
+    batchSize,
+    cases: results,
+    summary: { pre: aggregateMetrics(results.map((r) => r.pre)), post: aggregateMetrics(results.map((r) => r.post)) },
+    patch,
+    seconds: { edit: editTotal, eval: evalTotal, total: now() - t0 },
+  };
+}
+
+function makeResult(
+  c: EditCase,
+  pre: CaseScores,
+  post: CaseScores,
+  vec: TfidfVectorizer | undefined,
+  when: Pick<CaseResult, "mode" | "evaluatedAt" | "editsApplied" | "editSeconds" | "evalSeconds">,
+): CaseResult {
+  return {
+    id: c.id,
+    source: c.source,
+    request: c.request,
+    ...when,
+    pre: caseMetrics(c, pre, undefined, vec),
+    post: caseMetrics(c, post, pre, vec),
+    ...(post.generations ? { generations: post.generations } : {}),
+    scores: { pre, post },
+  };
+}

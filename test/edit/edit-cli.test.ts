@@ -1,0 +1,95 @@
+/** End-to-end: `scalpel trace`, `edit-eval` and `edit` as child processes on a tiny saved checkpoint. */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { promisify } from "node:util";
+import { saveModel } from "../../src/model/load.js";
+import { initEngine } from "../../src/tensor/engine.js";
+import { tinyWordModel } from "./edit-fixtures.js";
+
+const run = promisify(execFile);
+const BIN = join(import.meta.dirname, "../../bin/scalpel.mjs");
+let dir = "";
+
+async function scalpel(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20, cwd: dir });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+before(async () => {
+  await initEngine();
+  dir = await mkdtemp(join(tmpdir(), "scalpel-edit-cli-"));
+  const m = tinyWordModel();
+  await saveModel(m, join(dir, "ckpt"));
+  m.dispose();
+});
+
+after(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+test("scalpel trace: restoration table, best layer and an SVG heat map", async () => {
+  const svg = join(dir, "trace.svg");
+  const r = await scalpel("trace", "--model", join(dir, "ckpt"), "--prompt", "Aldo Venn was born in", "--subject", "Aldo Venn", "--samples", "3", "--out", svg);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /P clean [\d.]+, corrupted [\d.]+/);
+  assert.match(r.stdout, /Venn\*/);
+  assert.match(r.stdout, /largest at layer \d/);
+  assert.match(await readFile(svg, "utf8"), /^<svg/);
+  const json = await scalpel("trace", "--model", join(dir, "ckpt"), "--prompt", "Aldo Venn was born in", "--subject", "Aldo Venn", "--samples", "2", "--kind", "mlp", "--json");
+  assert.equal(json.code, 0, json.stderr);
+  const parsed = JSON.parse(json.stdout);
+  assert.equal(parsed.flows[0].scores.length, 5);
+  assert.equal(parsed.flows[0].kind, "mlp");
+});
+
+test("user mistakes are one-line typed errors", async () => {
+  const kind = await scalpel("trace", "--model", join(dir, "ckpt"), "--prompt", "Aldo Venn was born in", "--subject", "Aldo Venn", "--kind", "mlps");
+  assert.notEqual(kind.code, 0);
+  assert.match(kind.stderr, /--kind must be hidden, mlp or attn/);
+  const subj = await scalpel("trace", "--model", join(dir, "ckpt"), "--prompt", "Aldo Venn was born in", "--subject", "Mira Tal");
+  assert.match(subj.stderr, /does not occur in the prompt/);
+  const mode = await scalpel("edit-eval", "--model", join(dir, "ckpt"), "--method", "rome", "--mode", "sequentail");
+  assert.match(mode.stderr, /--mode must be one of single, batch, sequential.*Did you mean 'sequential'/);
+  const bad = join(dir, "bad.json");
+  await writeFile(bad, JSON.stringify([{ foo: 1 }]));
+  const data = await scalpel("edit-eval", "--model", join(dir, "ckpt"), "--method", "rome", "--data", bad);
+  assert.match(data.stderr, /match no editing format/);
+  assert.doesNotMatch(data.stderr, /at .*\.ts:\d+/);
+  const prompt = await scalpel("edit", "--model", join(dir, "ckpt"), "--method", "rome", "--prompt", "Aldo Venn was born in", "--subject", "Aldo Venn", "--target", "Tovia");
+  assert.match(prompt.stderr, /must contain "\{\}"/);
+});
+
+test("scalpel edit-eval and edit run an editor end to end", { skip: existsSync(join(import.meta.dirname, "../../src/edit/index.ts")) ? false : "the editor registry (src/edit/index.ts) is not there yet" }, async () => {
+  const data = join(dir, "cf.json");
+  const rec = (id: number, subject: string, tn: string, tt: string) => ({
+    case_id: id,
+    requested_rewrite: { prompt: "{} was born in", relation_id: "P19", subject, target_new: { str: tn }, target_true: { str: tt } },
+    paraphrase_prompts: [`${subject} lives in`],
+    neighborhood_prompts: ["Oren Sade was born in"],
+    attribute_prompts: ["Mira Tal was born in"],
+    generation_prompts: [`${subject} is`],
+  });
+  await writeFile(data, JSON.stringify([rec(0, "Aldo Venn", "Tovia", "Kelmar"), rec(1, "Mira Tal", "Brisk", "Tovia")]));
+  const out = join(dir, "run");
+  const r = await scalpel("edit-eval", "--model", join(dir, "ckpt"), "--method", "ft", "--data", data, "--mode", "sequential", "--out", out, "--hparams", '{"num_steps": 3}');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\| efficacy_score \|/);
+  const cases = JSON.parse(await readFile(join(out, "cases.json"), "utf8"));
+  assert.equal(cases.length, 2);
+  assert.equal(cases[0].editsApplied, 2);
+  assert.ok(existsSync(join(out, "patch.safetensors")));
+  const e = await scalpel("edit", "--model", join(dir, "ckpt"), "--method", "ft", "--prompt", "{} was born in", "--subject", "Aldo Venn", "--target", "Tovia", "--save-patch", join(dir, "p.safetensors"));
+  assert.equal(e.code, 0, e.stderr);
+  assert.match(e.stdout, /before: .*\n\s+after:/);
+  assert.ok(existsSync(join(dir, "p.safetensors")));
+});
