@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import path, { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { openSafetensorsFile } from "../../src/io/safetensors-file.js";
@@ -37,7 +37,7 @@ async function scalpel(...args: string[]): Promise<{ code: number; stdout: strin
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "scalpel-cli-model-"));
-  const tokenizer = await loadTokenizer("/work/shared/tokenizers/gpt2");
+  const tokenizer = await loadTokenizer(path.resolve(import.meta.dirname, "../../../shared/tokenizers/gpt2"));
   const raw = { model_type: "gpt2", vocab_size: 50257, n_embd: 32, n_layer: 2, n_head: 4, n_positions: 64 };
   const config = gpt2.parseConfig(raw, "config.json");
   const built = createModel(config, randomParams(config, 5, { std: 0.3, biasStd: 0.05 }), tokenizer);

@@ -80,24 +80,25 @@ async function lookInside(model: Model, world: FactWorld): Promise<void> {
   const idsB = model.tokenizer.encode(promptB).ids;
   const layer = 1;
   const point = `blocks.${layer}.hook_resid_post`;
-  // The subject's last token (after BOS), where ROME finds facts recalled.
-  const subj = model.tokenizer.encode(a.subject, { addSpecialTokens: false }).ids.length;
+  // The subject's tokens (after BOS; both names are two words, so the prompts align position by position).
+  const nSubj = model.tokenizer.encode(a.subject, { addSpecialTokens: false }).ids.length;
+  const isSubj = (j: number) => j >= 1 && j <= nSubj;
   const { cache } = model.forward([idsB], { cache: [point] });
   const donor = cache[point]!;
   console.log(`\n3. Look inside: activation patching at ${point} [batch, pos, d_model] = [${donor.shape}]`);
   const clean = await nextProbs(model, idsA);
   const patched = await nextProbs(model, idsA, {
     [point]: (x) => {
-      // Replace position `subj` of prompt A's residual stream with prompt B's.
-      const keep = np.array(idsA.map((_, j) => (j === subj ? 0 : 1))).reshape([1, idsA.length, 1]);
-      const take = np.array(idsA.map((_, j) => (j === subj ? 1 : 0))).reshape([1, idsA.length, 1]);
+      // Replace the subject positions of prompt A's residual stream with prompt B's.
+      const keep = np.array(idsA.map((_, j) => (isSubj(j) ? 0 : 1))).reshape([1, idsA.length, 1]);
+      const take = np.array(idsA.map((_, j) => (isSubj(j) ? 1 : 0))).reshape([1, idsA.length, 1]);
       return x.mul(keep).add(donor.ref.mul(take));
     },
   });
   donor.dispose();
   const ta = id(model, a.object), tb = id(model, b.object);
   console.log(`   "${promptA}" → ${top(model, clean, 3)}`);
-  console.log(`   with the subject's residual stream (after block ${layer}) taken from "${promptB}":`);
+  console.log(`   with the residual stream at the subject's tokens (after block ${layer}) taken from "${promptB}":`);
   console.log(`   → ${top(model, patched, 3)}   P(${a.object}) ${pct(clean[ta]!)} → ${pct(patched[ta]!)}, P(${b.object}) ${pct(clean[tb]!)} → ${pct(patched[tb]!)}`);
 
   // Gradient through a hook: d log P(answer) / d v, v added at blocks.1.hook_resid_post.

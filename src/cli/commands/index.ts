@@ -17,4 +17,12 @@ export const commands: Record<string, () => Promise<Command>> = {
   "generate": async () => (await import("./generate.js")).generateCommand,
   "inspect": async () => (await import("./inspect.js")).inspectCommand,
   "demo": async () => (await import("./demo.js")).demoCommand,
+  "eval": async () => (await import("./eval.js")).evalCommand,
+  "train": async () => (await import("./train.js")).trainCommand,
+  "edit": async () => (await import("./edit.js")).editCommand,
+  "edit-eval": async () => (await import("./edit-eval.js")).editEvalCommand,
+  "trace": async () => (await import("./trace.js")).traceCommand,
+  "train-default": async () => (await import("./train-default.js")).trainDefaultCommand,
+  "steer": async () => (await import("./steer.js")).steerCommand,
+  "steer-sweep": async () => (await import("./steer-sweep.js")).steerSweepCommand,
 };
