@@ -7,6 +7,7 @@
  * the RequestCache interface. MemoryRequestCache keeps entries in a Map; the Node adapter
  * (io/request-cache-file.ts) persists them in an append-only JSON-lines file.
  */
+import { canonicalJson, sha256Hex } from "../util/hash.js";
 import type { Patch } from "../model/patch.js";
 import { flattenPatch } from "../model/patch.js";
 import type { Request, Response } from "./types.js";
@@ -27,31 +28,7 @@ export class MemoryRequestCache implements RequestCache {
   }
 }
 
-/** JSON with object keys sorted at every level (key order never changes a hash). */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = sortKeys(v);
-    }
-    return out;
-  }
-  return value;
-}
-
 const encoder = new TextEncoder();
-
-export async function sha256Hex(data: string | Uint8Array): Promise<string> {
-  const bytes = typeof data === "string" ? encoder.encode(data) : data;
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** Content hash of a patch: its description and every number it adds (no patch → "none"). */
 export async function patchHash(patch: Patch | undefined): Promise<string> {
@@ -71,15 +48,7 @@ export async function patchHash(patch: Patch | undefined): Promise<string> {
       }
     }
   }
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const all = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    all.set(p, o);
-    o += p.length;
-  }
-  return sha256Hex(all);
+  return sha256Hex(parts);
 }
 
 /** The namespace every key of one (model, patch, scoring options) combination starts from. */

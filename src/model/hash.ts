@@ -6,6 +6,7 @@
  * immutable).
  */
 import { readF32 } from "../tensor/own.js";
+import { sha256Hex } from "../util/hash.js";
 import type { Model } from "./types.js";
 
 const memo = new WeakMap<Model, Promise<string>>();
@@ -27,14 +28,5 @@ async function compute(model: Model): Promise<string> {
     const data = await readF32(model.params[name]!.ref);
     parts.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const all = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    all.set(p, off);
-    off += p.length;
-  }
-  const digest = await crypto.subtle.digest("SHA-256", all);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return sha256Hex(parts);
 }
