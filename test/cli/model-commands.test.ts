@@ -131,8 +131,8 @@ test("without --model, commands use the built-in fact-world model", async () => 
 
 test("user mistakes: one line, exit code 2", async () => {
   const noModel = await scalpel("generate", "--model", join(dir, "missing"), "--prompt", "hi");
-  assert.equal(noModel.code, 2);
-  assert.match(noModel.stderr, /missing/);
+  assert.equal(noModel.code, 1); // a data error (exit 1), not a usage error (exit 2)
+  assert.match(noModel.stderr, /checkpoint directory not found/);
   assert.doesNotMatch(noModel.stderr, /\n\s+at /); // no stack trace
   const typo = await scalpel("generate", "--model", "x", "--promt", "hi");
   assert.equal(typo.code, 2);
