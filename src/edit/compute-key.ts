@@ -16,9 +16,12 @@ export interface KeyQuery {
 }
 
 /** Keys at the subject's last token of each query ([d_mlp] each), batched `batchSize` at a time. */
-export async function keysAt(model: Model, layer: number, queries: KeyQuery[], batchSize = 16): Promise<Float32Array[]> {
-  const hook = hookOfLayer(layer);
-  const d = model.config.dMlp;
+export function keysAt(model: Model, layer: number, queries: KeyQuery[], batchSize = 16): Promise<Float32Array[]> {
+  return activationsAtSubject(model, hookOfLayer(layer), model.config.dMlp, queries, batchSize);
+}
+
+/** The activation at `hook` (width `d`) at the subject's last token of each query, in order. */
+export async function activationsAtSubject(model: Model, hook: string, d: number, queries: KeyQuery[], batchSize = 16): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (let s = 0; s < queries.length; s += batchSize) {
     const located = queries.slice(s, s + batchSize).map((q) => subjectLastIndex(model.tokenizer, q.template, q.subject));

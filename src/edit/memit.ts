@@ -16,14 +16,12 @@
 import { applyPatch, type HostF32, type WeightPatch } from "../model/patch.js";
 import { modelHash } from "../model/hash.js";
 import type { Model } from "../model/types.js";
-import { disposeTree, readF32 } from "../tensor/own.js";
-import { averagedKeys } from "./compute-key.js";
+import { activationsAtSubject, averagedKeys } from "./compute-key.js";
 import { computeTargetVector } from "./compute-value.js";
 import { contextTemplates } from "./context-templates.js";
 import type { MemitHparams } from "./hparams.js";
 import { cholesky64, choleskySolve64, mat64, solve64, type Mat64 } from "./linalg64.js";
 import { keyCovariance } from "./mom2.js";
-import { padIdOf, padRight, subjectLastIndex } from "./tokens.js";
 import type { EditContext, EditRequest } from "./types.js";
 
 /**
@@ -68,23 +66,9 @@ export function memitLayerUpdate(C: Float64Array | undefined, keys: Float64Array
 }
 
 /** Residual-stream vectors after layer `layer` at each request's subject token in its plain prompt. */
-export async function residualsAt(model: Model, layer: number, requests: EditRequest[]): Promise<Float32Array[]> {
-  const hook = `blocks.${layer}.hook_resid_post`;
-  const d = model.config.dModel;
-  const out: Float32Array[] = [];
-  for (let s = 0; s < requests.length; s += 16) {
-    const located = requests.slice(s, s + 16).map((r) => subjectLastIndex(model.tokenizer, r.prompt, r.subject));
-    const { tokens, mask } = padRight(located.map((l) => l.ids), padIdOf(model.tokenizer));
-    const { cache, logits } = model.forward(tokens, { attentionMask: mask, cache: [hook], stopAt: hook });
-    logits?.dispose();
-    const acts = cache[hook]!;
-    delete cache[hook];
-    disposeTree(cache);
-    const data = await readF32(acts);
-    const T = tokens[0]!.length;
-    located.forEach((l, b) => out.push(data.slice((b * T + l.index) * d, (b * T + l.index + 1) * d)));
-  }
-  return out;
+export function residualsAt(model: Model, layer: number, requests: EditRequest[]): Promise<Float32Array[]> {
+  const queries = requests.map((r) => ({ template: r.prompt, subject: r.subject }));
+  return activationsAtSubject(model, `blocks.${layer}.hook_resid_post`, model.config.dModel, queries);
 }
 
 /** One layer's solve: given keys and residual shares, ΔW for that layer ([d_mlp × d_model]). */
