@@ -69,7 +69,7 @@ test("user mistakes are one-line typed errors", async () => {
   assert.match(prompt.stderr, /must contain "\{\}"/);
 });
 
-test("scalpel edit-eval and edit run an editor end to end", { skip: existsSync(join(import.meta.dirname, "../../src/edit/index.ts")) ? false : "the editor registry (src/edit/index.ts) is not there yet" }, async () => {
+test("scalpel edit-eval and edit run an editor end to end", async () => {
   const data = join(dir, "cf.json");
   const rec = (id: number, subject: string, tn: string, tt: string) => ({
     case_id: id,
