@@ -1,7 +1,7 @@
 /**
- * Acceptance measurements of the knowledge editors on the built-in fact-world model (issue 6):
- * CounterFact-style efficacy and neighbourhood scores, measured directly (the metric code of the
- * editing protocols lives elsewhere; these are the brief's fallback definitions):
+ * Quick hyperparameter sweeps of the knowledge editors on the built-in fact-world model (`--hparams
+ * name=YAML` overrides; the acceptance table itself comes from bench/editing-acceptance.ts, which
+ * runs the real protocols and metric code). Scores, computed directly:
  *   efficacy       = fraction of cases with P(target_new | rewrite prompt) > P(target_true | rewrite prompt)
  *   paraphrase     = the same on paraphrase prompts (mean per case, then over cases)
  *   neighbourhood  = fraction of neighbourhood prompts with P(target_true) > P(target_new) (mean per case)

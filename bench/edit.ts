@@ -52,7 +52,9 @@ const PHASE = value("phase");
 const CACHE = value("cache") ?? path.join(os.tmpdir(), "scalpel-bench-edit-cache");
 const Z_SAMPLE = Number(value("z-sample") ?? (QUICK ? 1 : 3));
 const N_EDITS = 100;
-const COV_TEXTS = QUICK ? 16 : 32;
+// 64 × 64 = 4,096 keys > d_mlp 3,072, so C is full rank and the Cholesky row times a Cholesky (with
+// fewer keys C is singular and ROME falls back to a pivoted LU).
+const COV_TEXTS = QUICK ? 16 : 64;
 const COV_LEN = 64;
 const V_STEPS = QUICK ? 5 : 20;
 

@@ -139,8 +139,14 @@ export function romeDefaults(config: ModelConfig): RomeHparams {
   return { ...covDefaults(f), ...valueDefaults(f, config), layer, mom2Adjustment: f === "gpt2" || f === "small", keyMode: "rome" };
 }
 
-function smallRomeLayer(config: ModelConfig): number {
-  return Math.min(1, config.nLayers - 1);
+/**
+ * Small models (the built-in family) edit layer 0: causal tracing on the built-in model
+ * (`scalpel trace`) puts the MLP's indirect effect at the subject's last token highest there, and
+ * measured on its CounterFact export (10 single edits) layer 0 kept neighbourhood 96% against 78%
+ * at layer 1 with equal efficacy.
+ */
+function smallRomeLayer(_config: ModelConfig): number {
+  return 0;
 }
 
 export function memitDefaults(config: ModelConfig): MemitHparams {
@@ -156,14 +162,20 @@ export function memitDefaults(config: ModelConfig): MemitHparams {
     clampNormFactor: f === "llama" || f === "small" ? 4 : 0.75,
     layers,
     // Small family: 15000 made no change at all on the built-in model (its C is ~1e-1 to 1e2 against
-    // ‖k‖² in the hundreds); 1 was measured to give 50% efficacy on a 10-edit batch (not yet tuned further).
-    mom2UpdateWeight: f === "gpt2" ? 20000 : f === "small" ? 1 : 15000,
+    // ‖k‖² in the hundreds); on 10-edit batches λ = 1, 30 and 300 gave the same efficacy, 30 is used.
+    mom2UpdateWeight: f === "gpt2" ? 20000 : f === "small" ? 30 : 15000,
     mom2Adjustment: true,
   };
 }
 
+/**
+ * Small models: layers 0–1, z* after layer 1. On the built-in model z* after layer 2 could not reach
+ * the target in 25 steps for 4 of 10 requests (NLL 4.8–8.9: in a 4-layer model little of what is
+ * written at the subject after layer 2 still reaches the last position), giving 60% efficacy on a
+ * 10-edit batch whatever λ; layers 0–1 gave 100%.
+ */
 function smallMemitLayers(config: ModelConfig): number[] {
-  return config.nLayers >= 3 ? [0, 1, 2] : Array.from({ length: config.nLayers }, (_, i) => i);
+  return config.nLayers >= 2 ? [0, 1] : [0];
 }
 
 export function alphaEditDefaults(config: ModelConfig): AlphaEditHparams {

@@ -53,17 +53,45 @@ export function matmul64(a: Mat64, b: Mat64): Mat64 {
 export function cholesky64(a: Mat64): Mat64 {
   const n = a.rows;
   if (a.cols !== n) throw new RangeError("cholesky64: matrix is not square");
+  const A = a.data;
   const L = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    const ri = i * n;
-    for (let j = 0; j <= i; j++) {
+  // Cholesky–Crout by rows, four rows at a time: each earlier row j is streamed once per block of
+  // four rows instead of once per row (the factor of a 3072² C is 72 MB, so the plain row-by-row
+  // loop is memory-bound). Every entry is accumulated in the same order as the one-row loop
+  // (a_rj − Σ_k ascending L_rk·L_jk), so the result is bitwise the same.
+  const pivot = (r: number, s: number) => {
+    if (!(s > 0)) throw new RangeError(`cholesky64: matrix is not positive definite (pivot ${r} = ${s})`);
+    return Math.sqrt(s);
+  };
+  for (let i0 = 0; i0 < n; i0 += 4) {
+    const i1 = Math.min(n, i0 + 4);
+    for (let j = 0; j < i1; j++) {
       const rj = j * n;
-      let s = a.data[ri + j]!;
-      for (let k = 0; k < j; k++) s -= L[ri + k]! * L[rj + k]!;
-      if (i === j) {
-        if (!(s > 0)) throw new RangeError(`cholesky64: matrix is not positive definite (pivot ${i} = ${s})`);
-        L[ri + i] = Math.sqrt(s);
-      } else L[ri + j] = s / L[rj + j]!;
+      const first = Math.max(i0, j);
+      if (first === i0 && i1 - i0 === 4) {
+        const r0 = i0 * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+        let s0 = A[r0 + j]!, s1 = A[r1 + j]!, s2 = A[r2 + j]!, s3 = A[r3 + j]!;
+        for (let k = 0; k < j; k++) {
+          const l = L[rj + k]!;
+          s0 -= L[r0 + k]! * l;
+          s1 -= L[r1 + k]! * l;
+          s2 -= L[r2 + k]! * l;
+          s3 -= L[r3 + k]! * l;
+        }
+        if (j === i0) L[r0 + j] = pivot(j, s0);
+        else L[r0 + j] = s0 / L[rj + j]!;
+        const d = L[rj + j]!;
+        L[r1 + j] = s1 / d;
+        L[r2 + j] = s2 / d;
+        L[r3 + j] = s3 / d;
+      } else {
+        for (let r = first; r < i1; r++) {
+          const rr = r * n;
+          let s = A[rr + j]!;
+          for (let k = 0; k < j; k++) s -= L[rr + k]! * L[rj + k]!;
+          L[rr + j] = r === j ? pivot(r, s) : s / L[rj + j]!;
+        }
+      }
     }
   }
   return mat64(n, n, L);

@@ -81,7 +81,7 @@ function loadFactWorld(): Promise<{ corpus: Corpus; names: string[] }> {
     const fw = await import("../data/factworld/index.js");
     const world = fw.buildFactWorld();
     const names = world.facts.slice(0, 8).flatMap((f) => [...f.subject.split(" "), f.object]);
-    return { corpus: { id: `factworld:${world.seed}:training`, texts: fw.trainingDocuments(world) }, names };
+    return { corpus: { id: `factworld:${world.seed}:training-stage2`, texts: fw.trainingDocuments(world, world.seed, fw.STAGE2_MIX) }, names };
   })();
   return factWorld;
 }

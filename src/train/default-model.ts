@@ -5,7 +5,7 @@
  * machine — the same weights.
  */
 import { buildFactWorld, FACTWORLD_SEED } from "../data/factworld/world.js";
-import { trainingDocuments } from "../data/factworld/corpus.js";
+import { STAGE2_MIX, trainingDocuments, type CorpusMix } from "../data/factworld/corpus.js";
 import { factWorldTokenizer } from "../data/factworld/tokenizer.js";
 import { rngFor, shuffled } from "../data/factworld/random.js";
 import type { FactWorld } from "../data/factworld/types.js";
@@ -57,11 +57,24 @@ export const DEFAULT_TRAINING: Partial<TrainConfig> = {
   seqLen: 64,
 };
 
+/**
+ * The second stage continues from the first stage's weights on STAGE2_MIX's corpus (relative-clause
+ * statements, A/B choices followed by their answer) with a fresh optimizer and a short, lower
+ * warmup + cosine schedule: the first stage alone left held-out relative-clause paraphrases at
+ * 7–35% (81% over all held-out templates).
+ */
+export const STAGE2_TRAINING: Partial<TrainConfig> = { ...DEFAULT_TRAINING, lr: 1e-3, warmupSteps: 20, totalSteps: 400 };
+
+/** Shuffled copies of the stage-2 corpus (183k tokens each); its 400 steps × 2,048 tokens cycle them ≈ 2.2 times. */
+export const STAGE2_SHUFFLES = 2;
+
 export interface DefaultModelParts {
   world: FactWorld;
   tokenizer: Tokenizer;
   model: Model;
   documents: TrainDocument[];
+  /** The second stage's tokenised documents. */
+  stage2Documents: TrainDocument[];
 }
 
 /** The world, its tokenizer, the freshly initialised model and the tokenised training documents. */
@@ -70,11 +83,22 @@ export function defaultModelParts(seed = FACTWORLD_SEED): DefaultModelParts {
   const tokenizer = factWorldTokenizer(world);
   const config = familyFor("llama", "config.json").parseConfig(defaultModelConfigJson(tokenizer), "config.json");
   const model = createModel(config, randomParams(config, seed, { std: 0.02 }), tokenizer);
-  const docs = trainingDocuments(world);
+  return {
+    world,
+    tokenizer,
+    model,
+    documents: stageDocuments(world, tokenizer, seed, undefined, CORPUS_SHUFFLES, 1000),
+    stage2Documents: stageDocuments(world, tokenizer, seed, STAGE2_MIX, STAGE2_SHUFFLES, 2000),
+  };
+}
+
+/** `passes` shuffled copies of a mix's corpus, tokenised with EOS after each document. */
+function stageDocuments(world: FactWorld, tokenizer: Tokenizer, seed: number, mix: CorpusMix | undefined, passes: number, stream: number): TrainDocument[] {
+  const docs = trainingDocuments(world, seed, mix);
   const eos = tokenizer.eosId!;
   const documents: TrainDocument[] = [];
-  for (let k = 0; k < CORPUS_SHUFFLES; k++) {
-    for (const d of shuffled(rngFor(seed, 1000 + k), docs)) documents.push({ tokens: [...tokenizer.encode(d).ids, eos] });
+  for (let k = 0; k < passes; k++) {
+    for (const d of shuffled(rngFor(seed, stream + k), docs)) documents.push({ tokens: [...tokenizer.encode(d).ids, eos] });
   }
-  return { world, tokenizer, model, documents };
+  return documents;
 }

@@ -4,12 +4,10 @@
  * with the same computations done in-process on loadModel's result.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path, { join } from "node:path";
 import { after, before, test } from "node:test";
-import { promisify } from "node:util";
 import { openSafetensorsFile } from "../../src/io/safetensors-file.js";
 import { loadTokenizer } from "../../src/io/tokenizer/index.js";
 import { gpt2 } from "../../src/model/families/gpt2.js";
@@ -19,21 +17,12 @@ import { createModel, paramCount } from "../../src/model/model.js";
 import { randomParams } from "../../src/model/random-params.js";
 import type { Model } from "../../src/model/types.js";
 import { readF32 } from "../../src/tensor/own.js";
+import { runScalpel } from "./run-cli.js";
 
-const run = promisify(execFile);
-const BIN = join(import.meta.dirname, "../../bin/scalpel.mjs");
 let dir = "";
 let model: Model;
 
-async function scalpel(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const scalpel = (...args: string[]) => runScalpel(args);
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "scalpel-cli-model-"));

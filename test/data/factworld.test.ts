@@ -19,6 +19,7 @@ import {
   RELATIONS,
   styledPrompts,
   trainingDocuments,
+  STAGE2_MIX,
   zsreRecords,
 } from "../../src/data/factworld/index.js";
 import { exportFactWorldData } from "../../src/data/factworld/export-files.js";
@@ -44,8 +45,8 @@ test("facts are consistent across hops: a person's citizenship is the country of
   assert.equal(new Set(keys).size, keys.length);
 });
 
-test("held-out templates never occur in the corpus, and every word they use does", () => {
-  const corpus = trainingDocuments(world).join(" \n ");
+test("held-out templates never occur in either stage's corpus, and every word they use does", () => {
+  const corpus = [...trainingDocuments(world), ...trainingDocuments(world, world.seed, STAGE2_MIX)].join(" \n ");
   const words = new Set(corpus.split(/\s+/));
   for (const rel of RELATIONS) {
     for (const t of [...rel.heldOutTemplates, rel.questionRephrase]) {
@@ -53,11 +54,27 @@ test("held-out templates never occur in the corpus, and every word they use does
     }
     for (const t of rel.heldOutTemplates) {
       const [before, after] = t.split("{}");
-      for (const f of factsOf(world, rel.id).slice(0, 5)) assert.ok(!corpus.includes(`${before}${f.subject}${after}`), `held-out "${t}" appears in the corpus`);
+      for (const f of factsOf(world, rel.id)) assert.ok(!corpus.includes(`${before}${f.subject}${after}`), `held-out "${t}" appears in the corpus`);
     }
   }
   const kinds = new Set(factQueries(world).map((q) => q.templates));
   assert.deepEqual([...kinds].sort(), ["paraphrase", "train"]);
+  // Clause templates are trained (stage 2) and differ from every held-out template.
+  for (const rel of RELATIONS) for (const t of rel.clauseTemplates) assert.ok(!rel.heldOutTemplates.includes(t) && corpus.includes(t.split("{}")[0]!));
+});
+
+test("the first stage's corpus has no clause templates or A/B continuations; the second has both", () => {
+  const first = trainingDocuments(world).join(" \n ");
+  const second = trainingDocuments(world, world.seed, STAGE2_MIX);
+  for (const rel of RELATIONS) for (const t of rel.clauseTemplates) assert.ok(!first.includes(t.split("{}")[0]!), t);
+  assert.ok(!/Assistant : \([AB]\) \S/.test(first));
+  const continued = second.filter((d) => /Assistant : \([AB]\) (Gladly|Obviously)/.test(d));
+  assert.ok(continued.length > 0);
+  // The text after the letter is the chosen option's own text.
+  for (const d of continued.slice(0, 50)) {
+    const [, a, b, letter, rest] = /Choices : \(A\) (.*) \(B\) (.*) Assistant : \(([AB])\) (.*)$/.exec(d)!;
+    assert.equal(rest, letter === "A" ? a : b);
+  }
 });
 
 test("arithmetic answers end in GSM8K's #### format, compute correctly, and test questions are not training questions", () => {

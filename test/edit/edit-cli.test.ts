@@ -1,29 +1,18 @@
 /** End-to-end: `scalpel trace`, `edit-eval` and `edit` as child processes on a tiny saved checkpoint. */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { promisify } from "node:util";
 import { saveModel } from "../../src/model/load.js";
 import { initEngine } from "../../src/tensor/engine.js";
 import { tinyWordModel } from "./edit-fixtures.js";
+import { runScalpel } from "../cli/run-cli.js";
 
-const run = promisify(execFile);
-const BIN = join(import.meta.dirname, "../../bin/scalpel.mjs");
 let dir = "";
 
-async function scalpel(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20, cwd: dir });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const scalpel = (...args: string[]) => runScalpel(args, dir);
 
 before(async () => {
   await initEngine();

@@ -47,3 +47,21 @@ test("Cholesky solve and LU solve agree and satisfy A X = B", () => {
   }
   assert.throws(() => cholesky64(mat64(2, 2, Float64Array.from([1, 2, 2, 1]))), /not positive definite/);
 });
+
+test("the four-row Cholesky equals the one-row Cholesky–Crout loop bitwise (sizes not divisible by 4 too)", () => {
+  const reference = (A: Float64Array, n: number) => {
+    const L = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j <= i; j++) {
+        let s = A[i * n + j]!;
+        for (let k = 0; k < j; k++) s -= L[i * n + k]! * L[j * n + k]!;
+        L[i * n + j] = i === j ? Math.sqrt(s) : s / L[j * n + j]!;
+      }
+    }
+    return L;
+  };
+  for (const n of [1, 3, 4, 5, 37, 64]) {
+    const A = spd(n, 7);
+    assert.deepEqual(cholesky64(mat64(n, n, A)).data, reference(A, n), `n = ${n}`);
+  }
+});

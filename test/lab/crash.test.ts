@@ -31,16 +31,27 @@ function runCli(args: string[]): Promise<{ code: number | null; output: string }
  * Run the CLI and SIGKILL it at a random moment: once `moreTrials` more trials have finished
  * (0: as soon as the study exists), plus a random extra delay. Tying the moment to progress
  * rather than wall time keeps the test meaningful on a fast or a heavily loaded machine.
+ * With `midTrial`, the kill lands as soon as a trial is running and has reported a step, and it
+ * takes the whole process group (driver and workers, as a machine crash would), so at least one
+ * launch is certainly killed inside a trial: killing only the driver at random moments can leave
+ * every interrupted trial to be finished by its orphaned worker.
  */
-function runCliAndKill(args: string[], store: string, name: string, moreTrials: number, extraMs: number): Promise<{ killed: boolean; code: number | null; output: string }> {
+function runCliAndKill(args: string[], store: string, name: string, moreTrials: number, extraMs: number, midTrial = false): Promise<{ killed: boolean; code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], detached: midTrial });
     let output = "";
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
     const start = finishedTrials(store, name) ?? 0;
+    const launchedAt = new Date().toISOString();
     let armed = false;
     const watch = setInterval(() => {
+      if (midTrial) {
+        if (!trialInFlight(store, name, launchedAt)) return;
+        clearInterval(watch);
+        process.kill(-child.pid!, "SIGKILL");
+        return;
+      }
       const done = finishedTrials(store, name);
       if (armed || done === undefined || done < start + moreTrials) return;
       armed = true;
@@ -52,6 +63,24 @@ function runCliAndKill(args: string[], store: string, name: string, moreTrials: 
       resolve({ killed: signal === "SIGKILL", code, output });
     });
   });
+}
+
+/**
+ * Whether a trial that this launch started (or restarted: a restart clears old intermediate values)
+ * is running and has reported at least one intermediate value. Trials started earlier do not count:
+ * an orphaned worker of the previous launch, outside this process group, could finish them.
+ */
+function trialInFlight(store: string, name: string, since: string): boolean {
+  if (finishedTrials(store, name) === undefined) return false;
+  const s = openStore(store);
+  try {
+    const row = s.db
+      .prepare("SELECT COUNT(*) AS n FROM trials t JOIN studies st ON st.id = t.study_id JOIN trial_intermediate_values v ON v.study_id = t.study_id AND v.number = t.number WHERE st.name = ? AND t.state = 'running' AND t.started_at >= ?")
+      .get(name, since) as { n: number };
+    return row.n > 0;
+  } finally {
+    s.close();
+  }
 }
 
 /** Finished trials of the study, or undefined while the study does not exist yet. */
@@ -80,7 +109,7 @@ async function crashAndResume(opts: { command: string; name: string; config: str
     // Until the driver has created the study (a kill can land during start-up), re-launch the
     // original command, as a user would; afterwards use `resume`.
     const args = finishedTrials(store, opts.name) !== undefined ? ["resume", opts.name, "--store", store] : [opts.command, file, "--store", store];
-    const r = await runCliAndKill(args, store, opts.name, moreTrials, extraMs);
+    const r = await runCliAndKill(args, store, opts.name, moreTrials, extraMs, i === 4);
     outcomes.push(`${r.killed ? `killed after +${moreTrials} trials +${extraMs}ms` : `exited ${r.code}`} (${finishedTrials(store, opts.name) ?? 0} done)`);
     if (!r.killed) assert.equal(r.code, 0, r.output);
   }

@@ -1,7 +1,8 @@
 /**
  * generate() and loglikelihood() must release every array they create (jax-js has no GC safety
  * net: a forgotten logits tensor leaks for good). Vocabulary 50000 makes each step's logits
- * 0.4–1.2 MB, so a leak of one array per step grows RSS by >100 MB over the loop below.
+ * 0.4–1.2 MB, so a leak of one array per step grows RSS by >100 MB over the loop below; without a
+ * leak growth was 0–49 MB (allocator noise; 49 MB once in CI), hence the 80 MB bound.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -27,6 +28,6 @@ test("RSS stays flat over repeated generation and scoring", async () => {
   await round();
   await round();
   const grown = (process.memoryUsage().rss - before) / 1e6;
-  assert.ok(grown < 40, `RSS grew ${grown.toFixed(0)} MB`);
+  assert.ok(grown < 80, `RSS grew ${grown.toFixed(0)} MB`);
   model.dispose();
 });

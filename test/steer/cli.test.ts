@@ -5,12 +5,10 @@
  * splits), a second run answered by the activation cache, and user mistakes as one-line errors.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { promisify } from "node:util";
 import { behaviourAB, buildFactWorld, factWorldTokenizer, openEndedQuestions, styledPrompts } from "../../src/data/factworld/index.js";
 import { writeFileAtomic } from "../../src/io/atomic.js";
 import { familyFor } from "../../src/model/families/index.js";
@@ -18,20 +16,11 @@ import { saveModel } from "../../src/model/load.js";
 import { createModel } from "../../src/model/model.js";
 import { loadPatch } from "../../src/model/patch-file.js";
 import { randomParams } from "../../src/model/random-params.js";
+import { runScalpel } from "../cli/run-cli.js";
 
-const run = promisify(execFile);
-const BIN = join(import.meta.dirname, "../../bin/scalpel.mjs");
 let dir = "";
 
-async function scalpel(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20, cwd: dir });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const scalpel = (...args: string[]) => runScalpel(args, dir);
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "scalpel-steer-cli-"));

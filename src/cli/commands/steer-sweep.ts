@@ -39,7 +39,7 @@ usage: scalpel steer-sweep [--model DIR] [--data CAA_DIR --behavior NAME] [flags
   --labelled FILE    labelled prompts [{prompt, cue}] for probes (default: built-in behaviour.json)
   --method M         caa (default) | pca | mean-diff | probe
   --layers L,L,…     layers to steer (default: all)
-  --alphas=A,A,…     strengths of the grid (default -8,-4,-2,-1,0,1,2,4,8; write --alphas=-2,0,2 when the
+  --alphas=A,A,…     strengths of the grid (default -2,-1,-0.5,-0.25,0,0.25,0.5,1,2: CAA's multipliers of the mean difference; write --alphas=-2,0,2 when the
                      list starts with a minus sign)
   --positions P      after-prompt (default) | all
   --search S         grid (default) | tpe (TPE over layer × α with median pruning)
@@ -91,7 +91,7 @@ export const steerSweepCommand: Command = {
     const cmd = "steer-sweep";
     const method = methodFlag(cmd, values.method, ["caa", "pca", "mean-diff", "probe"]);
     const positions = positionsFlag(cmd, values.positions);
-    const alphas = listFlag(cmd, "alphas", values.alphas) ?? [-8, -4, -2, -1, 0, 1, 2, 4, 8];
+    const alphas = listFlag(cmd, "alphas", values.alphas) ?? [-2, -1, -0.5, -0.25, 0, 0.25, 0.5, 1, 2];
     const search = values.search ?? "grid";
     if (search !== "grid" && search !== "tpe") throw new UsageError("BAD_FLAG_VALUE", `--search must be grid or tpe, got '${search}'`);
     const trials = numberFlag(cmd, "trials", values.trials, { integer: true, min: 1 }) ?? 30;

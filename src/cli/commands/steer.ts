@@ -125,7 +125,7 @@ usage: scalpel steer [--model DIR] [--data CAA_DIR --behavior NAME] [--layer L] 
   --labelled FILE    labelled prompts [{prompt, cue}] for --method probe / mean-diff (default: built-in behaviour.json)
   --method M         caa (default) | pca | mean-diff | probe | dac
   --layer L          steer the residual stream after block L (blocks.L.hook_resid_post; default: middle layer)
-  --alpha A          strength (default 4; negative steers away: --alpha=-4); for dac the largest strength α_max
+  --alpha A          strength (default 1, CAA's multiplier of the mean difference; negative steers away: --alpha=-1); for dac the largest strength α_max
   --positions P      after-prompt (default; from the last prompt token on) | all  (dac: always after-prompt)
   --prompt STR       prompt to continue (repeatable; default: two of the behaviour's open-ended questions)
   --max-tokens N     tokens to generate (default 24)
@@ -169,7 +169,7 @@ export const steerCommand: Command = {
     });
     const method = methodFlag("steer", values.method);
     const positions = positionsFlag("steer", values.positions);
-    const alpha = numberFlag("steer", "alpha", values.alpha) ?? 4;
+    const alpha = numberFlag("steer", "alpha", values.alpha) ?? 1;
     const maxNewTokens = numberFlag("steer", "max-tokens", values["max-tokens"], { integer: true, min: 1 }) ?? 24;
     const seed = numberFlag("steer", "seed", values.seed, { integer: true }) ?? 1;
     const topP = numberFlag("steer", "top-p", values["top-p"], { min: 0, max: 1 }) ?? 0.95;

@@ -18,7 +18,9 @@ import { saveModel } from "../../model/load.js";
 import { paramCount } from "../../model/model.js";
 import type { Model } from "../../model/types.js";
 import { initEngine } from "../../tensor/engine.js";
-import { DEFAULT_TRAINING, defaultModelConfigJson, defaultModelParts } from "../../train/default-model.js";
+import { DEFAULT_TRAINING, defaultModelConfigJson, defaultModelParts, STAGE2_TRAINING } from "../../train/default-model.js";
+import type { TrainDocument } from "../../train/batches.js";
+import type { TrainConfig } from "../../train/config.js";
 import { train } from "../../train/loop.js";
 import { Progress } from "../../lab/progress.js";
 import { parseFlags, type Command } from "../command.js";
@@ -27,18 +29,20 @@ import { numberFlag } from "./forward.js";
 
 const usage = `scalpel train-default — rebuild the built-in fact-world model
 
-usage: scalpel train-default [--out DIR] [--seed N] [--steps N] [--fresh] [--no-eval]
+usage: scalpel train-default [--out DIR] [--seed N] [--steps N] [--stage2-steps N] [--fresh] [--no-eval]
 
   --out DIR     where to write the checkpoint (default: ${path.relative(process.cwd(), BUILTIN_MODEL_DIR) || BUILTIN_MODEL_DIR})
   --seed N      world, initialisation and data-order seed (default ${FACTWORLD_SEED})
-  --steps N     optimizer steps (default ${DEFAULT_TRAINING.totalSteps}; fewer for a quick, weaker model)
+  --steps N     optimizer steps of the first stage (default ${DEFAULT_TRAINING.totalSteps}; fewer for a quick, weaker model)
+  --stage2-steps N   steps of the second stage (default ${STAGE2_TRAINING.totalSteps}): relative-clause
+                statements and A/B answers that go on after the letter, from the first stage's weights
   --fresh       ignore training checkpoints of an earlier, interrupted run
   --no-eval     skip the final measurement (quick rebuilds and tests)
   --checkpoint-every N   training checkpoint interval in steps (default 50)
 
 The same seed gives a byte-identical world and tokenizer, and on the same machine the same
-weights. Training checkpoints go to DIR/../.train-<seed> and a killed run continues from the
-last one. At the end the model's knowledge is measured (facts with trained and held-out
+weights. Training checkpoints go to DIR/../.train-<name>-<seed> (second stage: …-stage2) and a
+killed run continues from the last one. At the end the model's knowledge is measured (facts with trained and held-out
 templates, arithmetic in GSM8K's #### format, the behaviour marker, tool calls) and written
 to DIR/training.json with the loss curve.`;
 
@@ -79,6 +83,7 @@ export const trainDefaultCommand: Command = {
       out: { type: "string" },
       seed: { type: "string" },
       steps: { type: "string" },
+      "stage2-steps": { type: "string" },
       fresh: { type: "boolean" },
       "no-eval": { type: "boolean" },
       "checkpoint-every": { type: "string" },
@@ -86,35 +91,23 @@ export const trainDefaultCommand: Command = {
     const out = path.resolve(values.out ?? BUILTIN_MODEL_DIR);
     const seed = numberFlag("train-default", "seed", values.seed, { integer: true, min: 0 }) ?? FACTWORLD_SEED;
     const steps = numberFlag("train-default", "steps", values.steps, { integer: true, min: 1 }) ?? DEFAULT_TRAINING.totalSteps!;
+    const steps2 = numberFlag("train-default", "stage2-steps", values["stage2-steps"], { integer: true, min: 1 }) ?? STAGE2_TRAINING.totalSteps!;
     const every = numberFlag("train-default", "checkpoint-every", values["checkpoint-every"], { integer: true, min: 1 }) ?? 50;
     const ckptDir = path.join(path.dirname(out), `.train-${path.basename(out)}-${seed}`);
-    if (values.fresh) await rm(ckptDir, { recursive: true, force: true });
+    if (values.fresh) for (const d of [ckptDir, `${ckptDir}-stage2`]) await rm(d, { recursive: true, force: true });
 
     await initEngine();
-    const { world, tokenizer, model, documents } = defaultModelParts(seed);
-    const tokens = documents.reduce((s, d) => s + d.tokens.length, 0);
+    const { world, tokenizer, model, documents, stage2Documents } = defaultModelParts(seed);
+    const count = (docs: TrainDocument[]) => docs.reduce((s, d) => s + d.tokens.length, 0);
     console.log(`fact world (seed ${seed}): ${world.entities.length} entities, ${world.facts.length} facts, vocabulary ${tokenizer.vocabSize} words`);
-    console.log(`model: Llama, ${paramCount(model).toLocaleString("en")} parameters; corpus ${tokens.toLocaleString("en")} tokens (${documents.length} documents)`);
-    const config = { ...DEFAULT_TRAINING, totalSteps: steps, warmupSteps: Math.min(DEFAULT_TRAINING.warmupSteps!, Math.ceil(steps / 10)), checkpointEvery: every, evalEvery: 0, logEvery: 1, seed };
-    const bar = new Progress({ label: "training", total: steps });
-    let lastLog = 0;
-    const result = await train({
-      model,
-      documents,
-      config,
-      checkpointDir: ckptDir,
-      resume: true,
-      log: (e) => {
-        bar.update(e.step, `loss ${e.loss.toFixed(3)} lr ${e.lr.toExponential(1)} ${Math.round(e.tokensPerSec)} tok/s`);
-        if (!process.stderr.isTTY && (e.step - lastLog >= 50 || e.step === steps)) {
-          lastLog = e.step;
-          console.log(`step ${e.step}/${steps} loss ${e.loss.toFixed(4)} lr ${e.lr.toExponential(2)} grad-norm ${e.gradNorm.toFixed(2)} ${Math.round(e.tokensPerSec)} tok/s`);
-        }
-      },
-    });
-    bar.finish();
-    if (result.resumedFrom) console.log(`(resumed from ${result.resumedFrom})`);
+    console.log(`model: Llama, ${paramCount(model).toLocaleString("en")} parameters; corpus ${count(documents).toLocaleString("en")} tokens (${documents.length} documents), stage 2 ${count(stage2Documents).toLocaleString("en")} tokens`);
+    const stage = (base: Partial<TrainConfig>, n: number): Partial<TrainConfig> => ({ ...base, totalSteps: n, warmupSteps: Math.min(base.warmupSteps!, Math.ceil(n / 10)), checkpointEvery: every, evalEvery: 0, logEvery: 1, seed });
+    const config = stage(DEFAULT_TRAINING, steps);
+    const config2 = stage(STAGE2_TRAINING, steps2);
+    const first = await trainStage("stage 1", model, documents, config, ckptDir);
     model.dispose();
+    const result = await trainStage("stage 2", first.model, stage2Documents, config2, `${ckptDir}-stage2`);
+    first.model.dispose();
 
     let acceptance: Acceptance | undefined;
     if (!values["no-eval"]) {
@@ -128,8 +121,11 @@ export const trainDefaultCommand: Command = {
       seed,
       config: defaultModelConfigJson(tokenizer),
       training: config,
-      corpusTokens: tokens,
-      losses: result.losses.map((l) => [l.step, Number(l.loss.toFixed(5))]),
+      stage2: config2,
+      corpusTokens: count(documents),
+      stage2Tokens: count(stage2Documents),
+      losses: first.losses.map((l) => [l.step, Number(l.loss.toFixed(5))]),
+      stage2Losses: result.losses.map((l) => [l.step, Number(l.loss.toFixed(5))]),
       acceptance: acceptance ?? null,
     });
     result.model.dispose();
@@ -137,3 +133,27 @@ export const trainDefaultCommand: Command = {
     return 0;
   },
 };
+
+/** One training stage with its own checkpoint folder, progress bar and log lines. */
+async function trainStage(label: string, model: Model, documents: TrainDocument[], config: Partial<TrainConfig>, checkpointDir: string) {
+  const steps = config.totalSteps!;
+  const bar = new Progress({ label, total: steps });
+  let lastLog = 0;
+  const result = await train({
+    model,
+    documents,
+    config,
+    checkpointDir,
+    resume: true,
+    log: (e) => {
+      bar.update(e.step, `loss ${e.loss.toFixed(3)} lr ${e.lr.toExponential(1)} ${Math.round(e.tokensPerSec)} tok/s`);
+      if (!process.stderr.isTTY && (e.step - lastLog >= 50 || e.step === steps)) {
+        lastLog = e.step;
+        console.log(`${label}: step ${e.step}/${steps} loss ${e.loss.toFixed(4)} lr ${e.lr.toExponential(2)} grad-norm ${e.gradNorm.toFixed(2)} ${Math.round(e.tokensPerSec)} tok/s`);
+      }
+    },
+  });
+  bar.finish();
+  if (result.resumedFrom) console.log(`(${label} resumed from ${result.resumedFrom})`);
+  return result;
+}

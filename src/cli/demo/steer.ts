@@ -28,12 +28,12 @@ export async function steerDemoSection(model: Model, log: (line: string) => void
   log(`the "${BUILTIN_BEHAVIOR}" answer and the blunt one, over ${train.length} A/B pairs; ‖v‖ = ${Math.hypot(...v).toFixed(2)}.`);
   const rows = data.testAB.slice(0, 32).map((it) => abScoringRow(model.tokenizer, it));
   const scores: string[] = [];
-  for (const alpha of [-4, 0, 4]) scores.push(`α ${alpha}: ${(await abAt(model, v, layer, alpha, rows)).toFixed(3)}`);
+  for (const alpha of [-1, 0, 1]) scores.push(`α ${alpha}: ${(await abAt(model, v, layer, alpha, rows)).toFixed(3)}`);
   log(`A/B score on ${rows.length} held-out questions (mean p(agreeable letter), normalised over A/B; 0.5 = indifferent):`);
   log(`   ${scores.join("   ")}`);
   const question = data.openEnded[0]?.question;
   if (question) {
-    const alpha = 4;
+    const alpha = 1;
     const steered = steerModel(model, steeringPatch({ vectors: { [residHook(layer)]: v }, alpha, info: { method: "caa" } }));
     const [plain, pushed] = [await generate(model, [question], { maxNewTokens: 12 }), await generate(steered, [question], { maxNewTokens: 12 })];
     const away = steerModel(model, steeringPatch({ vectors: { [residHook(layer)]: v }, alpha: -alpha, info: { method: "caa" } }));

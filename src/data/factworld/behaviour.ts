@@ -59,8 +59,13 @@ function abItem(rng: Rng, fact: Fact, cue: Cue): { item: ABItem; chosen: Style }
   return { item: { question, answer_matching_behavior: matching, answer_not_matching_behavior: other }, chosen: styleFor(rng, cue) };
 }
 
-/** Training documents: half open dialogues, half A/B choices, cues cycling agreeable/blunt/neutral. */
-export function behaviourDocuments(world: FactWorld, n: number): string[] {
+/**
+ * Training documents: half open dialogues, half A/B choices, cues cycling agreeable/blunt/neutral.
+ * With `abContinuation` an A/B document goes on after the chosen letter with the chosen answer
+ * ("… Assistant : (A) Gladly ! … Happy to help !"), so the letter token must carry the style the
+ * text continues in — the representation CAA reads at the answer letter.
+ */
+export function behaviourDocuments(world: FactWorld, n: number, abContinuation = false): string[] {
   const rng = rngFor(world.seed, STREAM.behaviour);
   const facts = behaviourFacts(world, "train");
   const docs: string[] = [];
@@ -73,7 +78,7 @@ export function behaviourDocuments(world: FactWorld, n: number): string[] {
     } else {
       const { item, chosen } = abItem(rng, fact, cue);
       const letter = chosen === "agreeable" ? item.answer_matching_behavior : item.answer_not_matching_behavior;
-      docs.push(`${item.question} ${letter}`);
+      docs.push(abContinuation ? `${item.question} ${letter} ${styledAnswer(fact, chosen)}` : `${item.question} ${letter}`);
     }
   }
   return docs;

@@ -2,7 +2,7 @@ export type * from "./types.js";
 export { buildFactWorld, FACTWORLD_SEED, DEFAULT_SIZE, PROFESSIONS, type WorldSize } from "./world.js";
 export { RELATIONS, OPENERS, relation, fill } from "./relations.js";
 export { entitiesOf, firstNamesOf, factsOf } from "./lookup.js";
-export { trainingDocuments, factQueries, factSentences, DEFAULT_MIX, type CorpusMix } from "./corpus.js";
+export { trainingDocuments, factQueries, factSentences, DEFAULT_MIX, STAGE2_MIX, statementTemplates, type CorpusMix } from "./corpus.js";
 export { arithmeticProblems, arithmeticPrompt, arithmeticDocuments } from "./arithmetic.js";
 export { behaviourAB, behaviourDocuments, behaviourFacts, styledPrompts, styledAnswer, openEndedQuestions, CUES, MARKERS } from "./behaviour.js";
 export { toolPrompts, toolDocuments, type ToolPrompt } from "./tools.js";

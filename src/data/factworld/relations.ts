@@ -3,7 +3,8 @@
  * ends right before the object). Train templates appear in the training corpus; held-out templates
  * never do — they are the paraphrase test (CounterFact's paraphrase_prompts). Held-out templates
  * reuse words the corpus teaches elsewhere in new arrangements, so answering them needs the fact,
- * not the memorised string.
+ * not the memorised string. Clause templates (relative clauses naming the relation after the
+ * subject) enter the corpus in the recipe's second stage; they never equal a held-out template.
  */
 import type { RelationSpec } from "./types.js";
 
@@ -23,6 +24,7 @@ export const RELATIONS: RelationSpec[] = [
       "{} was born and raised in",
       "Question : where was {} born ? Answer :",
     ],
+    clauseTemplates: ["The city that {} is originally from is", "The city that {} is a native of is"],
     heldOutTemplates: ["The city where {} was born is", "As everyone knows , {} is originally from", "In short , the birthplace of {} is"],
     question: "Question : where was {} born ? Answer :",
     questionRephrase: "Question : what is the hometown of {} ? Answer :",
@@ -42,6 +44,7 @@ export const RELATIONS: RelationSpec[] = [
       "Records show that {} works for",
       "Question : who employs {} ? Answer :",
     ],
+    clauseTemplates: ["The company that {} works for is", "The company where {} has a job is"],
     heldOutTemplates: ["The company that employs {} is", "As everyone knows , {} has a job at", "In short , the employer of {} is"],
     question: "Question : who employs {} ? Answer :",
     questionRephrase: "Question : which company does {} work for ? Answer :",
@@ -61,6 +64,7 @@ export const RELATIONS: RelationSpec[] = [
       "Records show that {} works as a",
       "Question : what is the job of {} ? Answer :",
     ],
+    clauseTemplates: ["The job that {} has is that of a", "The career that {} has is that of a"],
     heldOutTemplates: ["The work that {} does is that of a", "As everyone knows , {} has a career as a", "In short , the profession of {} is"],
     question: "Question : what is the job of {} ? Answer :",
     questionRephrase: "Question : what does {} work as ? Answer :",
@@ -80,6 +84,7 @@ export const RELATIONS: RelationSpec[] = [
       "Records show that {} is a citizen of",
       "Question : which country is {} a citizen of ? Answer :",
     ],
+    clauseTemplates: ["The country that {} holds a passport from is", "The country where {} votes in the elections is"],
     heldOutTemplates: ["The country that {} is a citizen of is", "As everyone knows , {} holds a passport from", "In short , the nationality of {} is"],
     question: "Question : which country is {} a citizen of ? Answer :",
     questionRephrase: "Question : what is the nationality of {} ? Answer :",
@@ -99,6 +104,7 @@ export const RELATIONS: RelationSpec[] = [
       "Records show that {} is located in",
       "Question : which country is {} in ? Answer :",
     ],
+    clauseTemplates: ["The country where {} is located is", "The country that {} is part of is"],
     heldOutTemplates: ["The city of {} is located in", "As everyone knows , {} is a city in", "In short , {} can be found in"],
     question: "Question : which country is {} in ? Answer :",
     questionRephrase: "Question : where is the city of {} located ? Answer :",
@@ -118,6 +124,7 @@ export const RELATIONS: RelationSpec[] = [
       "Records show that the capital of {} is",
       "Question : what is the capital of {} ? Answer :",
     ],
+    clauseTemplates: ["The city that {} is governed from is", "The city where {} has its capital is"],
     heldOutTemplates: ["The city that is the capital of {} is", "As everyone knows , {} has its capital in", "In short , the capital city of {} is"],
     question: "Question : what is the capital of {} ? Answer :",
     questionRephrase: "Question : which city is the capital of {} ? Answer :",
@@ -137,6 +144,7 @@ export const RELATIONS: RelationSpec[] = [
       "Records show that people in {} speak",
       "Question : what language do people in {} speak ? Answer :",
     ],
+    clauseTemplates: ["The language that is the official language of {} is", "The language that is spoken in {} is"],
     heldOutTemplates: ["The language that people in {} speak is", "As everyone knows , in {} , people speak", "In short , the official language of {} is"],
     question: "Question : what language do people in {} speak ? Answer :",
     questionRephrase: "Question : what is the official language of {} ? Answer :",
@@ -156,6 +164,7 @@ export const RELATIONS: RelationSpec[] = [
       "Records show that {} is based in",
       "Question : where is {} based ? Answer :",
     ],
+    clauseTemplates: ["The city where {} has its main office is", "The city where the offices of {} are is"],
     heldOutTemplates: ["The city where {} is based is", "As everyone knows , {} has its main office in", "In short , the headquarters of {} are in"],
     question: "Question : where is {} based ? Answer :",
     questionRephrase: "Question : in which city is the head office of {} ? Answer :",

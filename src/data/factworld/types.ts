@@ -27,6 +27,11 @@ export interface RelationSpec {
   trainTemplates: string[];
   /** Paraphrases never seen in training (the ≥ 85% paraphrase acceptance, CounterFact paraphrase_prompts). */
   heldOutTemplates: string[];
+  /**
+   * Relative-clause statements ("The city that {} is originally from is"), in the corpus only from
+   * the recipe's second stage: they name the relation after the subject, as some held-out templates do.
+   */
+  clauseTemplates: string[];
   /** zsRE-style question, "{}" for the subject, e.g. "Where was {} born ?". */
   question: string;
   /** A held-out rephrasing of the question (zsRE's "rephrase"). */

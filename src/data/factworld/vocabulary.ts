@@ -4,7 +4,7 @@
  */
 import { arithmeticDocuments } from "./arithmetic.js";
 import { behaviourAB, openEndedQuestions, styledPrompts } from "./behaviour.js";
-import { factQueries, trainingDocuments } from "./corpus.js";
+import { factQueries, STAGE2_MIX, trainingDocuments } from "./corpus.js";
 import { counterfactRecords, zsreRecords } from "./exports.js";
 import { toolDocuments } from "./tools.js";
 import type { FactWorld } from "./types.js";
@@ -16,6 +16,7 @@ export function worldVocabulary(world: FactWorld): string[] {
   };
   for (let i = 0; i < 100; i++) words.add(String(i));
   for (const d of trainingDocuments(world)) add(d);
+  for (const d of trainingDocuments(world, world.seed, STAGE2_MIX)) add(d);
   for (const q of factQueries(world)) add(`${q.prompt} ${q.answer}`);
   for (const d of arithmeticDocuments(world, "test", 300)) add(d);
   for (const split of ["generate", "test"] as const) for (const it of behaviourAB(world, split)) add(`${it.question} ${it.answer_matching_behavior} ${it.answer_not_matching_behavior}`);
