@@ -2,7 +2,8 @@
  * Editing acceptance table (issue 6) on the built-in fact-world model with its CounterFact export:
  *
  *   1. ROME single edits: efficacy, paraphrase, neighbourhood (unedited vs edited)
- *   2. MEMIT, one batch of 100 edits
+ *   2. MEMIT, one batch of 100 edits of distinct subjects (src/data/editing/select.ts: two edits of
+ *      one subject in a batch ask one key for two values; MEMIT evaluates mass edits without them)
  *   3. unconstrained FT vs ROME, single edits: neighbourhood (specificity)
  *   4. 100 sequential ROME edits vs 100 sequential AlphaEdit edits, evaluated after all
  *
@@ -16,6 +17,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { builtinDataPath, resolveModelDir } from "../src/cli/default-model.js";
 import { loadEditCases } from "../src/data/editing/load.js";
+import { distinctSubjects } from "../src/data/editing/select.js";
 import { runProtocol, type ProtocolOptions, type ProtocolResult } from "../src/edit/protocol.js";
 import { getEditor } from "../src/edit/registry.js";
 import type { EditCase } from "../src/edit/types.js";
@@ -80,7 +82,7 @@ const nBatch = Number(values["n-batch"]);
 const nSeq = Number(values["n-seq"]);
 if (only.has("rome")) await run("ROME, single edits", "rome", all.slice(0, nSingle), { mode: "single" });
 if (only.has("ft")) await run("FT (unconstrained), single edits", "ft", all.slice(0, nSingle), { mode: "single" });
-if (only.has("memit")) await run(`MEMIT, one batch of ${nBatch}`, "memit", all.slice(0, nBatch), { mode: "batch", batchSize: nBatch });
+if (only.has("memit")) await run(`MEMIT, one batch of ${nBatch} (distinct subjects)`, "memit", distinctSubjects(all).slice(0, nBatch), { mode: "batch", batchSize: nBatch });
 if (only.has("seq-rome")) await run(`ROME, ${nSeq} sequential`, "rome", all.slice(0, nSeq), { mode: "sequential", evaluate: "after-all" });
 if (only.has("seq-alphaedit")) await run(`AlphaEdit, ${nSeq} sequential`, "alphaedit", all.slice(0, nSeq), { mode: "sequential", evaluate: "after-all" });
 

@@ -5,7 +5,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { DatasetError, detectFormat, loadEditCases, loadKnownFacts, readRecords } from "../../src/data/editing/index.js";
+import { DatasetError, detectFormat, distinctSubjects, loadEditCases, loadKnownFacts, readRecords, sharedSubjects } from "../../src/data/editing/index.js";
 import { BUILTIN_DATA_DIR } from "../../src/cli/default-model.js";
 import { buildFactWorld, counterfactRecords, FACTWORLD_SEED, zsreRecords } from "../../src/data/factworld/index.js";
 import { toEditCases } from "../../src/data/editing/index.js";
@@ -102,4 +102,16 @@ test("malformed input: typed errors naming the file, the record and the field", 
   await assert.rejects(readRecords(notJson), (e: unknown) => e instanceof DatasetError && e.code === "DATASET_JSON");
   await assert.rejects(readRecords(path.join(dir, "missing.json")), (e: unknown) => e instanceof DatasetError && e.code === "DATASET_NOT_FOUND");
   assert.throws(() => detectFormat("f.json", [{ foo: 1 }]), (e: unknown) => e instanceof DatasetError && /match no editing format/.test(e.message));
+});
+
+test("distinctSubjects keeps each subject's first case, in order; sharedSubjects names the clashes", () => {
+  const cases = toEditCases("factworld-counterfact.json", counterfactRecords(buildFactWorld()));
+  const distinct = distinctSubjects(cases);
+  const subjects = distinct.map((c) => c.request.subject);
+  assert.equal(new Set(subjects).size, subjects.length);
+  assert.deepEqual(subjects, [...new Set(cases.map((c) => c.request.subject))]);
+  for (const c of distinct) assert.equal(c, cases.find((x) => x.request.subject === c.request.subject));
+  assert.deepEqual(sharedSubjects(distinct), []);
+  const [a, b] = distinct;
+  assert.deepEqual(sharedSubjects([a!, b!, a!]), [a!.request.subject]);
 });

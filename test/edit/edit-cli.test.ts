@@ -81,4 +81,15 @@ test("scalpel edit-eval and edit run an editor end to end", async () => {
   assert.equal(e.code, 0, e.stderr);
   assert.match(e.stdout, /before: .*\n\s+after:/);
   assert.ok(existsSync(join(dir, "p.safetensors")));
+
+  // A batch holding two edits of one subject is warned about; --distinct-subjects keeps the first.
+  const clash = join(dir, "clash.json");
+  await writeFile(clash, JSON.stringify([rec(0, "Aldo Venn", "Tovia", "Kelmar"), rec(1, "Aldo Venn", "Brisk", "Kelmar"), rec(2, "Mira Tal", "Brisk", "Tovia")]));
+  const warned = await scalpel("edit-eval", "--model", join(dir, "ckpt"), "--method", "ft", "--data", clash, "--mode", "batch", "--json", "--hparams", '{"num_steps": 1}');
+  assert.equal(warned.code, 0, warned.stderr);
+  assert.match(warned.stderr, /warning: edits 1–3 go into one editor call, and 1 subjects \(Aldo Venn\)/);
+  const distinct = await scalpel("edit-eval", "--model", join(dir, "ckpt"), "--method", "ft", "--data", clash, "--mode", "batch", "--distinct-subjects", "--json", "--hparams", '{"num_steps": 1}');
+  assert.equal(distinct.code, 0, distinct.stderr);
+  assert.doesNotMatch(distinct.stderr, /warning/);
+  assert.equal(JSON.parse(distinct.stdout).n, 2);
 });

@@ -110,7 +110,8 @@ async function crashAndResume(opts: { command: string; name: string; config: str
     // original command, as a user would; afterwards use `resume`.
     const args = finishedTrials(store, opts.name) !== undefined ? ["resume", opts.name, "--store", store] : [opts.command, file, "--store", store];
     const r = await runCliAndKill(args, store, opts.name, moreTrials, extraMs, i === 4);
-    outcomes.push(`${r.killed ? `killed after +${moreTrials} trials +${extraMs}ms` : `exited ${r.code}`} (${finishedTrials(store, opts.name) ?? 0} done)`);
+    const when = i === 4 ? "mid-trial with its workers" : `after +${moreTrials} trials +${extraMs}ms`;
+    outcomes.push(`${r.killed ? `killed ${when}` : `exited ${r.code}`} (${finishedTrials(store, opts.name) ?? 0} done)`);
     if (!r.killed) assert.equal(r.code, 0, r.output);
   }
   await sleep(700); // orphaned workers notice their driver is gone within 500 ms

@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { UsageError } from "../../errors.js";
 import { EDIT_FORMATS, loadEditCases, type EditDatasetFormat } from "../../data/editing/load.js";
+import { distinctSubjects, sharedSubjects } from "../../data/editing/select.js";
 import { runProtocol, type EvalTiming, type ProtocolMode } from "../../edit/protocol.js";
 import { summaryTable } from "../../edit/protocol-table.js";
 import { METRICS } from "../../eval/editing/metrics.js";
@@ -31,6 +32,8 @@ usage: scalpel edit-eval --method M [--data FILE] [--n N] [--mode single|batch|s
                        (default: the fact world's counterfact.json)
   --format F           ${EDIT_FORMATS.join(" | ")} (default: recognised from the records)
   --n N                first N cases (default all)
+  --distinct-subjects  keep only the first case of each subject (before --n): for batches, where
+                       two edits of one subject ask one key for two values (MEMIT's setting)
   --mode M             single (each edit alone, default) | batch (--batch-size edits at once)
                        | sequential (edits applied one after another, patches composed)
   --batch-size B       edits per editor call (batch: default all N; sequential: default 1)
@@ -48,7 +51,7 @@ and score (harmonic mean of efficacy, paraphrase and neighbourhood scores).
 
 examples:
   scalpel edit-eval --method rome --n 50
-  scalpel edit-eval --method memit --mode batch --n 100 --out runs/memit-100
+  scalpel edit-eval --method memit --mode batch --n 100 --distinct-subjects --out runs/memit-100
   scalpel edit-eval --method alphaedit --mode sequential --n 100 --evaluate after-all`;
 
 export const editEvalCommand: Command = {
@@ -62,6 +65,7 @@ export const editEvalCommand: Command = {
       data: { type: "string" },
       format: { type: "string" },
       n: { type: "string" },
+      "distinct-subjects": { type: "boolean" },
       mode: { type: "string" },
       "batch-size": { type: "string" },
       evaluate: { type: "string" },
@@ -86,7 +90,15 @@ export const editEvalCommand: Command = {
     if (values.data === undefined && !existsSync(data)) {
       throw new UsageError("NO_BUILTIN_DATA", `the fact world's CounterFact export is missing (${data})`, { fix: "run `scalpel train-default` to rebuild it, or pass --data FILE" });
     }
-    const cases = await loadEditCases(data, { format, limit: n });
+    const loaded = await loadEditCases(data, { format, limit: values["distinct-subjects"] ? undefined : n });
+    const cases = values["distinct-subjects"] ? distinctSubjects(loaded).slice(0, n) : loaded;
+    const perCall = mode === "single" ? 1 : batchSize ?? (mode === "batch" ? cases.length : 1);
+    for (let i = 0; i < cases.length; i += perCall) {
+      const shared = sharedSubjects(cases.slice(i, i + perCall));
+      if (shared.length === 0) continue;
+      process.stderr.write(`warning: edits ${i + 1}–${Math.min(i + perCall, cases.length)} go into one editor call, and ${shared.length} subjects (${shared.slice(0, 3).join(", ")}${shared.length > 3 ? ", …" : ""}) have more than one edit there; each such subject's edits share one key and conflict. Pass --distinct-subjects to avoid it.\n`);
+      break;
+    }
     const model = await editModel(values.model);
     try {
       const hparams = await editHparams(editor, model, values.hparams);

@@ -3,3 +3,4 @@ export { counterFactCase } from "./counterfact.js";
 export { mendCounterFactCase, zsreCase } from "./mend.js";
 export { knownFact, knownFactCase, type KnownFact } from "./known-facts.js";
 export { loadEditCases, loadKnownFacts, toEditCases, detectFormat, readRecords, EDIT_FORMATS, type EditDatasetFormat } from "./load.js";
+export { distinctSubjects, sharedSubjects } from "./select.js";
