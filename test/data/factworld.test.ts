@@ -35,6 +35,16 @@ test("the same seed gives the same world, corpus and tokenizer; another seed ano
   assert.notDeepEqual(other.facts, world.facts);
 });
 
+test("every person has a surname of their own, and every first name is used", () => {
+  const people = world.entities.filter((e) => e.type === "person").map((e) => e.name.split(" "));
+  assert.equal(people.length, 100);
+  assert.equal(new Set(people.map((p) => p[1])).size, people.length, "a shared surname would share the editors' key");
+  assert.equal(new Set(people.map((p) => p[0])).size, 25);
+  // A surname is one token, so the subject's last token names exactly one person.
+  const tok = factWorldTokenizer(world);
+  for (const [, last] of people.slice(0, 10)) assert.equal(tok.encode(last!, { addSpecialTokens: false }).ids.length, 1);
+});
+
 test("facts are consistent across hops: a person's citizenship is the country of their birth city", () => {
   const located = new Map(factsOf(world, "located_in").map((f) => [f.subject, f.object]));
   const citizen = new Map(factsOf(world, "citizen_of").map((f) => [f.subject, f.object]));

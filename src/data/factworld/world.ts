@@ -4,6 +4,11 @@
  * them its capital); every city lies in one country; a person is born in a city and is a citizen of
  * that city's country; companies have headquarters in cities; people work for companies and have a
  * profession.
+ *
+ * Every person has a surname of their own (first names repeat): ROME and MEMIT read an edit's key
+ * at the subject's last token, so two people sharing a surname token would share most of their key,
+ * and editing one would move the other — a property of the world, not of the editor, that would
+ * blur every neighbourhood and batch-editing measurement.
  */
 import { inventNames } from "./names.js";
 import { rngFor, shuffled, STREAM } from "./random.js";
@@ -18,11 +23,11 @@ export interface WorldSize {
   citiesPerCountry: number;
   companies: number;
   firstNames: number;
-  lastNames: number;
+  /** People, each with a distinct surname. */
   people: number;
 }
 
-export const DEFAULT_SIZE: WorldSize = { countries: 8, citiesPerCountry: 3, companies: 16, firstNames: 25, lastNames: 25, people: 100 };
+export const DEFAULT_SIZE: WorldSize = { countries: 8, citiesPerCountry: 3, companies: 16, firstNames: 25, people: 100 };
 
 export const PROFESSIONS = ["doctor", "pilot", "farmer", "painter", "teacher", "lawyer", "baker", "sailor", "chemist", "architect", "nurse", "poet"];
 
@@ -35,14 +40,12 @@ export function buildFactWorld(seed = FACTWORLD_SEED, size: WorldSize = DEFAULT_
   const cities = inventNames(names, size.countries * size.citiesPerCountry, 2, taken);
   const companies = inventNames(names, size.companies, 2, taken, "co");
   const firstNames = inventNames(names, size.firstNames, 2, taken);
-  const lastNames = inventNames(names, size.lastNames, 2, taken);
+  const surnames = inventNames(names, size.people, 2, taken);
 
   const r = rngFor(seed, STREAM.facts);
-  const pairs = shuffled(
-    r,
-    firstNames.flatMap((f) => lastNames.map((l) => `${f} ${l}`)),
-  );
-  const people = pairs.slice(0, size.people);
+  // Each first name goes to people/firstNames people (all are used: arithmetic draws from them).
+  const givenNames = shuffled(r, surnames.map((_, i) => firstNames[i % firstNames.length]!));
+  const people = surnames.map((s, i) => `${givenNames[i]} ${s}`);
 
   const facts: Fact[] = [];
   const cityCountry = new Map<string, string>();
