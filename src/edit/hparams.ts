@@ -8,9 +8,10 @@
  * (≤ 6 layers, d_model ≤ 256: the built-in fact-world model, 4 layers, d_mlp 512) get values
  * chosen on partly trained fact-world checkpoints (issue 6 acceptance runs, bench/edit-acceptance.ts):
  * ROME and FT at layer 0, MEMIT/AlphaEdit over layers 0–1 with λ = 30 (see smallRomeLayer and
- * smallMemitLayers for the measurements), v_lr 0.5 (0.1 left v* at NLL ≈ 1–2 after 25 steps), word-level context-template separator
- * " . ", and AlphaEdit's null-space threshold 0.3 instead of 2e-2: this model's key covariance has
- * no eigenvalue below 2e-2 at layer 0 (smallest 0.04, median 0.79) and 81 of 512 at layer 1, so the
+ * smallMemitLayers for the measurements), 60 v* steps for ROME and 25 z* steps for MEMIT, v_lr 0.5
+ * (0.1 left v* at NLL ≈ 1–2 after 25 steps), word-level context-template separator " . ", and
+ * AlphaEdit's null-space threshold 0.3 instead of 2e-2: this model's key covariance has no
+ * eigenvalue below 2e-2 at layer 0 (smallest 0.04, median 0.79) and 81 of 512 at layer 1, so the
  * paper's absolute threshold would leave layer 0 with an empty null space (no update at all).
  */
 import type { ModelConfig } from "../model/types.js";
