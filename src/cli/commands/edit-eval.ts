@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { UsageError } from "../../errors.js";
 import { EDIT_FORMATS, loadEditCases, type EditDatasetFormat } from "../../data/editing/load.js";
+import type { EditCase } from "../../edit/types.js";
 import { distinctSubjects, sharedSubjects } from "../../data/editing/select.js";
 import { runProtocol, type EvalTiming, type ProtocolMode } from "../../edit/protocol.js";
 import { summaryTable } from "../../edit/protocol-table.js";
@@ -92,13 +93,8 @@ export const editEvalCommand: Command = {
     }
     const loaded = await loadEditCases(data, { format, limit: values["distinct-subjects"] ? undefined : n });
     const cases = values["distinct-subjects"] ? distinctSubjects(loaded).slice(0, n) : loaded;
-    const perCall = mode === "single" ? 1 : batchSize ?? (mode === "batch" ? cases.length : 1);
-    for (let i = 0; i < cases.length; i += perCall) {
-      const shared = sharedSubjects(cases.slice(i, i + perCall));
-      if (shared.length === 0) continue;
-      process.stderr.write(`warning: edits ${i + 1}–${Math.min(i + perCall, cases.length)} go into one editor call, and ${shared.length} subjects (${shared.slice(0, 3).join(", ")}${shared.length > 3 ? ", …" : ""}) have more than one edit there; each such subject's edits share one key and conflict. Pass --distinct-subjects to avoid it.\n`);
-      break;
-    }
+    const conflict = firstSharedSubjectCall(cases, mode === "single" ? 1 : batchSize ?? (mode === "batch" ? cases.length : 1));
+    if (conflict) process.stderr.write(`warning: ${conflict}; each such subject's edits share one key and conflict. Pass --distinct-subjects to avoid it.\n`);
     const model = await editModel(values.model);
     try {
       const hparams = await editHparams(editor, model, values.hparams);
@@ -144,3 +140,15 @@ export const editEvalCommand: Command = {
     }
   },
 };
+
+/** The first editor call (of `perCall` cases each) that edits some subject twice, described; undefined if none. */
+function firstSharedSubjectCall(cases: readonly EditCase[], perCall: number): string | undefined {
+  for (let i = 0; i < cases.length; i += perCall) {
+    const shared = sharedSubjects(cases.slice(i, i + perCall));
+    if (shared.length > 0) {
+      const names = `${shared.slice(0, 3).join(", ")}${shared.length > 3 ? ", …" : ""}`;
+      return `edits ${i + 1}–${Math.min(i + perCall, cases.length)} go into one editor call, and ${shared.length} subjects (${names}) have more than one edit there`;
+    }
+  }
+  return undefined;
+}

@@ -39,8 +39,9 @@ usage: scalpel steer-sweep [--model DIR] [--data CAA_DIR --behavior NAME] [flags
   --labelled FILE    labelled prompts [{prompt, cue}] for probes (default: built-in behaviour.json)
   --method M         caa (default) | pca | mean-diff | probe
   --layers L,L,…     layers to steer (default: all)
-  --alphas=A,A,…     strengths of the grid (default -2,-1,-0.5,-0.25,0,0.25,0.5,1,2: CAA's multipliers of the mean difference; write --alphas=-2,0,2 when the
-                     list starts with a minus sign)
+  --alphas=A,A,…     strengths of the grid, CAA's multipliers of the mean difference (default
+                     -2,-1,-0.5,-0.25,0,0.25,0.5,1,2; write --alphas=-2,0,2 when the list starts
+                     with a minus sign)
   --positions P      after-prompt (default) | all
   --search S         grid (default) | tpe (TPE over layer × α with median pruning)
   --trials N         tpe: trials (default 30)

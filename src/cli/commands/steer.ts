@@ -125,7 +125,8 @@ usage: scalpel steer [--model DIR] [--data CAA_DIR --behavior NAME] [--layer L] 
   --labelled FILE    labelled prompts [{prompt, cue}] for --method probe / mean-diff (default: built-in behaviour.json)
   --method M         caa (default) | pca | mean-diff | probe | dac
   --layer L          steer the residual stream after block L (blocks.L.hook_resid_post; default: middle layer)
-  --alpha A          strength (default 1, CAA's multiplier of the mean difference; negative steers away: --alpha=-1); for dac the largest strength α_max
+  --alpha A          strength (default 1, CAA's multiplier of the mean difference; negative steers
+                     away: --alpha=-1); for dac the largest strength α_max
   --positions P      after-prompt (default; from the last prompt token on) | all  (dac: always after-prompt)
   --prompt STR       prompt to continue (repeatable; default: two of the behaviour's open-ended questions)
   --max-tokens N     tokens to generate (default 24)

@@ -42,9 +42,9 @@ usage: scalpel train-default [--out DIR] [--seed N] [--steps N] [--stage2-steps 
 
 The same seed gives a byte-identical world and tokenizer, and on the same machine the same
 weights. Training checkpoints go to DIR/../.train-<name>-<seed> (second stage: …-stage2) and a
-killed run continues from the last one. At the end the model's knowledge is measured (facts with trained and held-out
-templates, arithmetic in GSM8K's #### format, the behaviour marker, tool calls) and written
-to DIR/training.json with the loss curve.`;
+killed run continues from the last one. At the end the model's knowledge is measured (facts with
+trained and held-out templates, arithmetic in GSM8K's #### format, the behaviour marker, tool
+calls) and written to DIR/training.json with both stages' loss curves.`;
 
 export interface Acceptance {
   facts: Awaited<ReturnType<typeof factAccuracy>>;
