@@ -36,11 +36,26 @@ export interface ValueResult {
   nll: number;
 }
 
+export interface ValueStep {
+  step: number;
+  loss: number;
+  /** ‖δ‖ / (clamp_norm_factor · ‖v₀‖): 1 when the norm clamp binds. */
+  clampRatio: number;
+}
+
 /**
  * Optimise the vector written at `hook` (blocks.{l}.hook_mlp_out for ROME, blocks.{l}.hook_resid_post
  * for MEMIT) for one request, over the flattened context templates.
  */
-export async function computeTargetVector(model: Model, request: EditRequest, hp: ValueHparams, templates: string[], hook: string): Promise<ValueResult> {
+export async function computeTargetVector(
+  model: Model,
+  request: EditRequest,
+  hp: ValueHparams,
+  templates: string[],
+  hook: string,
+  /** Called after every evaluated step (diagnostics: does δ converge, does the norm clamp bind). */
+  observe?: (step: ValueStep) => void,
+): Promise<ValueResult> {
   const tok = model.tokenizer;
   if (hp.vLossLayer !== model.config.nLayers - 1) {
     throw new ConfigError("EDIT_HPARAMS", `v_loss_layer ${hp.vLossLayer} is not the model's last layer (${model.config.nLayers - 1}); only the final logits are supported`, {
@@ -159,6 +174,7 @@ export async function computeTargetVector(model: Model, request: EditRequest, hp
     const { value, grad } = await evaluate(delta);
     last = value;
     steps = it + 1;
+    observe?.({ step: it, loss: value, clampRatio: Math.hypot(...delta) / maxNorm });
     if (value < 5e-2 || it === hp.vNumGradSteps - 1) break;
     adam.step(delta, grad);
     const n = Math.hypot(...delta);

@@ -10,6 +10,8 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { romeDefaults } from "../../src/edit/hparams.js";
+import { computeTargetVector, type ValueStep } from "../../src/edit/compute-value.js";
+import { contextTemplates } from "../../src/edit/context-templates.js";
 import { romeEdit, type RomeStep } from "../../src/edit/rome.js";
 import { subjectLastIndex } from "../../src/edit/tokens.js";
 import { loglikelihood } from "../../src/eval/logprobs.js";
@@ -62,6 +64,19 @@ test("ROME: the edited model's MLP output at the subject is v*, only W_out of th
   const [lp0, lp1] = [await score(model), await score(edited)];
   assert.ok(lp1 > lp0 + 0.5, `log P(target) ${lp0.toFixed(3)} → ${lp1.toFixed(3)}`);
   edited.dispose();
+});
+
+test("v*: every step is observed and ‖δ‖ never exceeds clamp_norm_factor · ‖v₀‖", async () => {
+  const seen: ValueStep[] = [];
+  const tight = { ...hp, clampNormFactor: 0.05, vNumGradSteps: 8 };
+  const templates = (await contextTemplates(model, tight, 0)).flat();
+  const v = await computeTargetVector(model, req, tight, templates, "blocks.1.hook_mlp_out", (s) => seen.push(s));
+  assert.deepEqual(seen.map((s) => s.step), Array.from({ length: v.steps }, (_, i) => i));
+  assert.equal(seen[seen.length - 1]!.loss, v.loss);
+  assert.ok(seen.every((s) => s.clampRatio <= 1 + 1e-5), "the clamp holds after every step");
+  assert.ok(Math.max(...seen.map((s) => s.clampRatio)) > 0.999, "a 5% clamp binds (the test can fail)");
+  const norm = (x: ArrayLike<number>) => Math.hypot(...Array.from(x));
+  assert.ok(norm(v.target.map((t, i) => t - v.init[i]!)) <= 0.05 * norm(v.init) * (1 + 1e-5));
 });
 
 test("r-ROME: W' k* = v* for the template-averaged key (host float64)", async () => {
