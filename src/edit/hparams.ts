@@ -146,10 +146,10 @@ export function romeDefaults(config: ModelConfig): RomeHparams {
  * Adam at v_lr 0.5 moves δ by about 0.5·√d_model ≈ 8 per step, so hard edits need many steps: after
  * 25 steps a quarter of the edits were short of the target (efficacy 73.3% on 60 CounterFact
  * cases), after 60 steps 90.0% (neighbourhood 95.6%, unedited 100%), after 150 steps 98.3%
- * (paraphrase 91.1%, neighbourhood 94.3%; score S 94.5 against 90.4). A larger v_lr converges sooner but overshoots to larger
- * δ, which leaks into other subjects: v_lr 1 with 100 steps gave efficacy 96.7% but neighbourhood
- * 89.1% (30 cases), v_lr 2 with 60 steps 96.4% / 84.3% (28 cases). Edits stop early once the loss
- * is below 5e-2, so the easy ones still take a few steps.
+ * (paraphrase 91.1%, neighbourhood 94.3%; score S 94.5 against 90.4). A larger v_lr converges
+ * sooner but overshoots to a larger δ, which leaks into other subjects: v_lr 1 with 100 steps gave
+ * efficacy 96.7% but neighbourhood 89.1% (30 cases), v_lr 2 with 60 steps 96.4% / 84.3% (28 cases).
+ * Edits stop early once the loss is below 5e-2, so the easy ones still take a few steps.
  */
 const SMALL_ROME_V_STEPS = 150;
 
