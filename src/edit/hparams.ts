@@ -7,8 +7,9 @@
  * for a model of another depth the layers are scaled to the same relative depth. Small models
  * (≤ 6 layers, d_model ≤ 256: the built-in fact-world model, 4 layers, d_mlp 512) get values
  * chosen on fact-world models (layers on earlier checkpoints, step counts on the current built-in
- * model; bench/edit-acceptance.ts and bench/editing-acceptance.ts): ROME and FT at layer 0, MEMIT/AlphaEdit over layers 0–1 with λ = 30 (see smallRomeLayer and
- * smallMemitLayers for the measurements), 150 v* steps for ROME and 25 z* steps for MEMIT, v_lr 0.5
+ * model; bench/edit-acceptance.ts and bench/editing-acceptance.ts): ROME and FT at layer 0,
+ * MEMIT/AlphaEdit over layers 0–1 with λ = 30 (see smallRomeLayer and smallMemitLayers for the
+ * measurements), 150 v* steps for ROME and 25 z* steps for MEMIT, v_lr 0.5
  * (0.1 left v* at NLL ≈ 1–2 after 25 steps), word-level context-template separator " . ", and
  * AlphaEdit's null-space threshold 0.3 instead of 2e-2: this model's key covariance has no
  * eigenvalue below 2e-2 at layer 0 (smallest 0.04, median 0.79) and 81 of 512 at layer 1, so the
