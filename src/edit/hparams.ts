@@ -190,8 +190,8 @@ export function memitDefaults(config: ModelConfig): MemitHparams {
     // 60 steps at v_lr 2 on 94, yet its batch update wins on only 59 (λ 30) to 73 (λ 160) — even with
     // z* forced at the subject the edited model wins on 62–80, so the update's effect on the prompt's
     // other positions (keys of shared first names and relation words) costs the rest. 150 z* steps
-    // at v_lr 0.5 (converged, ‖δ‖ ≈ 1.3‖z₀‖) gave 76% efficacy but neighbourhood 80.1% (25 steps:
-    // 84.8%) at four times the time, so z* keeps 25 steps.
+    // at v_lr 0.5 (NLL > 0.5 left on 4 of the first 32 requests, 25 steps: 42 of 100) gave 76%
+    // efficacy but neighbourhood 80.1% (25 steps: 84.8%) at four times the time: z* keeps 25 steps.
     mom2UpdateWeight: f === "gpt2" ? 20000 : f === "small" ? 30 : 15000,
     mom2Adjustment: true,
   };
@@ -201,7 +201,9 @@ export function memitDefaults(config: ModelConfig): MemitHparams {
  * Small models: layers 0–1, z* after layer 1. On the built-in model z* after layer 2 could not reach
  * the target in 25 steps for 4 of 10 requests (NLL 4.8–8.9: in a 4-layer model little of what is
  * written at the subject after layer 2 still reaches the last position), giving 60% efficacy on a
- * 10-edit batch whatever λ; layers 0–1 gave 100%.
+ * 10-edit batch whatever λ; layers 0–1 gave 100%. On the current model's 100-edit batch, layers
+ * 0–2 with 150 z* steps leave z* short (NLL > 0.5) on 34 of 100 requests and reach 78% efficacy at
+ * λ 30 and 100 (plain-prompt efficacy, layers 0–1 at 25 steps: 74%).
  */
 function smallMemitLayers(config: ModelConfig): number[] {
   return config.nLayers >= 2 ? [0, 1] : [0];
