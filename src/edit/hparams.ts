@@ -14,9 +14,9 @@
  * AlphaEdit's null-space threshold 0.6 instead of 2e-2: this model's key covariance has no
  * eigenvalue below 2e-2 at layer 0 (smallest 0.04, median 0.79) and 81 of 512 at layer 1, so the
  * paper's absolute threshold would leave layer 0 with an empty null space (no update at all). Over
- * 100 sequential edits (bench/edit-acceptance.ts) 0.6 kept efficacy 69% and neighbourhood 83.1%,
+ * 100 sequential edits (bench/editing-acceptance.ts) 0.6 kept efficacy 69% and neighbourhood 83.1%,
  * where 0.3 removed enough of each update to keep only 55% (neighbourhood 83.5%); 1.2 gave 69% and
- * 84.3% but 48.7% on unedited facts' QA against 57% at 0.6.
+ * 84.3% but 48.7% on unedited facts' QA against 57% at 0.6 (bench/edit-acceptance.ts).
  */
 import type { ModelConfig } from "../model/types.js";
 
