@@ -153,14 +153,9 @@ export function romeDefaults(config: ModelConfig): RomeHparams {
  * (paraphrase 91.1%, neighbourhood 94.3%; score S 94.5 against 90.4). A larger v_lr converges
  * sooner but overshoots to a larger δ, which leaks into other subjects: v_lr 1 with 100 steps gave
  * efficacy 96.7% but neighbourhood 89.1% (30 cases), v_lr 2 with 60 steps 96.4% / 84.3% (28 cases).
- * Edits stop early once the loss is below 5e-2, so the easy ones still take a few steps.
- * The neighbourhood loss at 150 steps is not the large-δ edits': the 17 flipped neighbour prompts
- * (of 398) come from edits of every size, down to ‖δ‖ = 0.64‖v₀‖ after 8 steps, and each pairs
- * subjects with the same true object (two cities of one country, two people of one profession)
- * whose layer-0 keys overlap: the update reaches a flipped neighbour's key with a median 0.42 of its
- * effect on the edited key (uᵀk′ / uᵀk, largest over the prompt's positions), a kept one with 0.12.
- * Neither the update's key nor C moves it: r-ROME's key gives 93.6%, C over the whole corpus (6,188
- * texts, not 2,000) 94.1%.
+ * Edits stop early once the loss is below 5e-2, so the easy ones still take a few steps. Why the
+ * neighbourhood stays 5.7 points below the unedited model (layer-0 keys of subjects sharing an object
+ * overlap; r-ROME's key and a larger C do not help): bench/README.md, editing acceptance.
  */
 const SMALL_ROME_V_STEPS = 150;
 
@@ -193,8 +188,7 @@ export function memitDefaults(config: ModelConfig): MemitHparams {
     // 60 steps at v_lr 2 on 94, yet its batch update wins on only 59 (λ 30) to 73 (λ 160) — even with
     // z* forced at the subject the edited model wins on 62–80, so the update's effect on the prompt's
     // other positions (keys of shared first names and relation words) costs the rest. 150 z* steps
-    // at v_lr 0.5 (NLL > 0.5 left on 4 of the first 32 requests, 25 steps: 42 of 100) gave 76%
-    // efficacy but neighbourhood 80.1% (25 steps: 84.8%) at four times the time: z* keeps 25 steps.
+    // gave 76% efficacy but neighbourhood 80.1% (25 steps: 84.8%) at four times the time.
     mom2UpdateWeight: f === "gpt2" ? 20000 : f === "small" ? 30 : 15000,
     mom2Adjustment: true,
   };
