@@ -7,8 +7,9 @@
  *   3. unconstrained FT vs ROME, single edits: neighbourhood (specificity)
  *   4. 100 sequential ROME edits vs 100 sequential AlphaEdit edits, evaluated after all
  *
- * usage: node --import tsx bench/editing-acceptance.ts [--n-single 50] [--n-batch 100] [--n-seq 100]
+ * usage: node --import tsx bench/editing-acceptance.ts [--n-single 50] [--from 0] [--n-batch 100] [--n-seq 100]
  *        [--only rome,ft,memit,seq-rome,seq-alphaedit] [--out FILE.json]
+ * (--from: first case of the single-edit sections, so a longer run can continue an earlier one)
  * (default --out: bench/results/editing-acceptance-<sections>.json; sections can run as separate
  * processes). Covariance statistics are cached in .scalpel/edit-cache after the first run.
  * Not part of the test suite. Prints a markdown table; writes every protocol's summary as JSON.
@@ -29,6 +30,7 @@ import { initEngine } from "../src/tensor/engine.js";
 const { values } = parseArgs({
   options: {
     "n-single": { type: "string", default: "50" },
+    from: { type: "string", default: "0" },
     "n-batch": { type: "string", default: "100" },
     "n-seq": { type: "string", default: "100" },
     only: { type: "string", default: "rome,ft,memit,seq-rome,seq-alphaedit" },
@@ -78,10 +80,13 @@ async function run(label: string, name: string, cases: EditCase[], opts: Omit<Pr
 }
 
 const nSingle = Number(values["n-single"]);
+const from = Number(values.from);
+const single = all.slice(from, from + nSingle);
+const range = from > 0 ? ` (cases ${from}–${from + single.length - 1})` : "";
 const nBatch = Number(values["n-batch"]);
 const nSeq = Number(values["n-seq"]);
-if (only.has("rome")) await run("ROME, single edits", "rome", all.slice(0, nSingle), { mode: "single" });
-if (only.has("ft")) await run("FT (unconstrained), single edits", "ft", all.slice(0, nSingle), { mode: "single" });
+if (only.has("rome")) await run(`ROME, single edits${range}`, "rome", single, { mode: "single" });
+if (only.has("ft")) await run(`FT (unconstrained), single edits${range}`, "ft", single, { mode: "single" });
 if (only.has("memit")) await run(`MEMIT, one batch of ${nBatch} (distinct subjects)`, "memit", distinctSubjects(all).slice(0, nBatch), { mode: "batch", batchSize: nBatch });
 if (only.has("seq-rome")) await run(`ROME, ${nSeq} sequential`, "rome", all.slice(0, nSeq), { mode: "sequential", evaluate: "after-all" });
 if (only.has("seq-alphaedit")) await run(`AlphaEdit, ${nSeq} sequential`, "alphaedit", all.slice(0, nSeq), { mode: "sequential", evaluate: "after-all" });

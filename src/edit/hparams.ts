@@ -150,12 +150,13 @@ export function romeDefaults(config: ModelConfig): RomeHparams {
  * Adam at v_lr 0.5 moves δ by about 0.5·√d_model ≈ 8 per step, so hard edits need many steps: after
  * 25 steps a quarter of the edits were short of the target (efficacy 73.3% on 60 CounterFact
  * cases), after 60 steps 90.0% (neighbourhood 95.6%, unedited 100%), after 150 steps 98.3%
- * (paraphrase 91.1%, neighbourhood 94.3%; score S 94.5 against 90.4). A larger v_lr converges
+ * (paraphrase 91.1%, neighbourhood 94.3%; score S 94.5 against 90.4), and over the first 100 cases
+ * 96.0% (paraphrase 89.7%, neighbourhood 95.5% ± 13.8 over cases). A larger v_lr converges
  * sooner but overshoots to a larger δ, which leaks into other subjects: v_lr 1 with 100 steps gave
  * efficacy 96.7% but neighbourhood 89.1% (30 cases), v_lr 2 with 60 steps 96.4% / 84.3% (28 cases).
- * Edits stop early once the loss is below 5e-2, so the easy ones still take a few steps. Why the
- * neighbourhood stays 5.7 points below the unedited model (layer-0 keys of subjects sharing an object
- * overlap; r-ROME's key and a larger C do not help): bench/README.md, editing acceptance.
+ * Edits stop early once the loss is below 5e-2, so the easy ones still take a few steps. Where the
+ * neighbourhood loss comes from (layer-0 keys of subjects sharing an object overlap; r-ROME's key and
+ * a larger C do not help): bench/README.md, editing acceptance.
  */
 const SMALL_ROME_V_STEPS = 150;
 
@@ -188,7 +189,10 @@ export function memitDefaults(config: ModelConfig): MemitHparams {
     // 60 steps at v_lr 2 on 94, yet its batch update wins on only 59 (λ 30) to 73 (λ 160) — even with
     // z* forced at the subject the edited model wins on 62–80, so the update's effect on the prompt's
     // other positions (keys of shared first names and relation words) costs the rest. 150 z* steps
-    // gave 76% efficacy but neighbourhood 80.1% (25 steps: 84.8%) at four times the time.
+    // gave 76% efficacy but neighbourhood 80.1% (25 steps: 84.8%) at four times the time. Layer 0
+    // alone, with z* converged (150 steps; NLL > 0.5 on 7 of 100), gives 74% at λ 30, 72% at λ 3 and
+    // 60% at λ 300, where such vectors written one at a time (ROME) win 96%: the 100 updates together
+    // move each other's prompts.
     mom2UpdateWeight: f === "gpt2" ? 20000 : f === "small" ? 30 : 15000,
     mom2Adjustment: true,
   };
