@@ -11,7 +11,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { harmonicMean, type MetricSummary } from "../src/eval/editing/index.js";
+import { withScore, type MetricSummary } from "../src/eval/editing/index.js";
 
 type Summary = Record<string, MetricSummary>;
 interface Row { label: string; method: string; mode: string; n: number; summary: { pre: Summary; post: Summary } }
@@ -33,9 +33,7 @@ function pool(parts: Summary[]): Summary {
     const variance = ps.reduce((a, p) => a + p.n * (p.std ** 2 + (p.mean - mean) ** 2), 0) / n;
     out[name] = { mean, std: Math.sqrt(variance), n };
   }
-  const parts3 = [out.efficacy_score, out.paraphrase_score, out.neighborhood_score];
-  if (parts3.every((p) => p !== undefined)) out.score = { mean: harmonicMean(parts3.map((p) => p!.mean)), std: NaN, n: Math.min(...parts3.map((p) => p!.n)) };
-  return out;
+  return withScore(out);
 }
 
 const n = rows.reduce((a, r) => a + r.n, 0);

@@ -92,6 +92,11 @@ export function aggregateMetrics(sets: readonly MetricSet[]): Record<string, Met
     const v = xs.reduce((a, b) => a + (b - m) ** 2, 0) / xs.length;
     out[name] = { mean: m, std: Math.sqrt(v), n: xs.length };
   }
+  return withScore(out);
+}
+
+/** Adds ROME's score S = hmean(ES, PS, NS) of the aggregated means, when all three are present. */
+export function withScore(out: Record<string, MetricSummary>): Record<string, MetricSummary> {
   const parts = [out.efficacy_score, out.paraphrase_score, out.neighborhood_score];
   if (parts.every((p) => p !== undefined)) {
     out.score = { mean: harmonicMean(parts.map((p) => p!.mean)), std: NaN, n: Math.min(...parts.map((p) => p!.n)) };
