@@ -27,6 +27,7 @@ import { mat64, solve64, symEig64, type Mat64 } from "./linalg64.js";
 import { spreadOverLayers, type LayerSolver } from "./memit.js";
 import { keyCovariance } from "./mom2.js";
 import type { EditContext, EditRequest } from "./types.js";
+import { base64ToFloat64, float64ToBase64 } from "../util/base64.js";
 
 /** P = Û Ûᵀ over eigenvectors of C with eigenvalue < threshold ([d × d] row-major), and their count. */
 export function nullSpaceProjector(C: Float64Array, d: number, threshold: number): { P: Float64Array; rank: number } {
@@ -89,6 +90,10 @@ interface LayerState {
 /** An AlphaEdit editor's memory of earlier edits, per unedited model and layer. */
 export class AlphaEditState {
   private byModel = new WeakMap<Model, Map<string, LayerState>>();
+  /** The layers of the model edited last (what a checkpoint saves). */
+  private last?: Map<string, LayerState>;
+  /** cache_c restored from a checkpoint, taken up by the layer it belongs to when first used. */
+  private restored = new Map<string, Float64Array>();
 
   async layer(model: Model, layer: number, hp: AlphaEditHparams, context: EditContext): Promise<LayerState> {
     const base = unpatch(model);
@@ -100,15 +105,30 @@ export class AlphaEditState {
       const C = await keyCovariance(base, layer, hp, context);
       const d = model.config.dMlp;
       const { P, rank } = nullSpaceProjector(C, d, hp.nullspaceThreshold);
-      s = { P, rank, cacheC: new Float64Array(d * d) };
+      s = { P, rank, cacheC: this.restored.get(key) ?? new Float64Array(d * d) };
+      this.restored.delete(key);
       m.set(key, s);
     }
+    this.last = m;
     return s;
   }
 
   /** Forget earlier edits (a new sequential run on the same model). */
   reset(): void {
     this.byModel = new WeakMap();
+    this.last = undefined;
+    this.restored.clear();
+  }
+
+  /** The accumulated keys (cache_c) per layer, exact, as JSON-serialisable data. P is recomputed from C. */
+  export(): { layers: { key: string; cacheC: string }[] } {
+    return { layers: [...(this.last ?? new Map<string, LayerState>())].map(([key, st]) => ({ key, cacheC: float64ToBase64(st.cacheC) })) };
+  }
+
+  /** Restore what `export` saved; applied to each layer when it is next used. */
+  import(state: unknown): void {
+    const layers = (state as { layers?: { key: string; cacheC: string }[] } | undefined)?.layers ?? [];
+    for (const { key, cacheC } of layers) this.restored.set(key, base64ToFloat64(cacheC));
   }
 }
 

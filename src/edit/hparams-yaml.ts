@@ -13,6 +13,7 @@ import { alphaEditDefaults, ftDefaults, memitDefaults, romeDefaults } from "./hp
 
 export type EditorName = "ft" | "ft-l" | "ft-m" | "rome" | "r-rome" | "memit" | "alphaedit";
 
+export type HparamKind = Kind;
 type Kind = "number" | "int" | "bool" | "string" | "int[]" | "string[]" | "pairs" | "numberOrFalse" | "objective" | "keyMode";
 
 interface FieldSpec {
@@ -58,6 +59,13 @@ SPECS["r-rome"] = SPECS.rome;
 SPECS.alphaedit = { ...SPECS.memit, nullspace_threshold: { field: "nullspaceThreshold", kind: "number" }, L2: { field: "L2", kind: "number" } };
 SPECS["ft-l"] = SPECS.ft;
 SPECS["ft-m"] = SPECS.ft;
+
+/** Every hparams key some editor accepts (EasyEdit's snake_case names) with its value kind, so a config schema can offer them all. */
+export function hparamKeyKinds(): Record<string, HparamKind> {
+  const out: Record<string, HparamKind> = {};
+  for (const spec of Object.values(SPECS)) for (const [key, f] of Object.entries(spec)) out[key] = f.kind;
+  return out;
+}
 
 /** EasyEdit keys that name modules, devices or paths: meaningful to PyTorch code only. */
 const IGNORED = new Set([

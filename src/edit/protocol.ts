@@ -35,6 +35,33 @@ export interface ProtocolOptions<H> {
   scoring?: ScoreCasesOptions;
   /** Called after each case's result is ready (progress, streaming JSON). */
   onResult?: (r: CaseResult, done: number, total: number) => void;
+  /**
+   * Sequential mode: where the edit stream's progress is kept, so a killed run resumes after its
+   * last finished edit instead of from zero (the caller decides where and how it is stored).
+   */
+  checkpoint?: StreamCheckpoint;
+}
+
+/**
+ * An edit stream's progress after `groupsDone` editor calls: every finished call's patch (applied
+ * again in order on resume, so the resumed model is the same float for float), the editor's memory
+ * (Editor.exportState), the unedited scores and the results evaluated so far.
+ */
+export interface StreamProgress {
+  groupsDone: number;
+  applied: number;
+  patches: WeightPatch[];
+  editorState?: unknown;
+  pre: CaseScores[];
+  results: (CaseResult | null)[];
+  editSecondsOf: number[];
+  editTotal: number;
+  evalTotal: number;
+}
+
+export interface StreamCheckpoint {
+  load(): Promise<StreamProgress | undefined>;
+  save(progress: StreamProgress): Promise<void>;
 }
 
 export interface CaseResult {
@@ -84,11 +111,12 @@ export async function runProtocol<H>(model: Model, editor: Editor<H>, cases: rea
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   const timing: EvalTiming = mode === "sequential" ? options.evaluate ?? "after-all" : "after-edit";
   const vec = referenceVectorizer(cases);
-  const pre = await scoreCases(model, cases, options.scoring);
-  const results: CaseResult[] = new Array(cases.length);
-  let editTotal = 0;
-  let evalTotal = 0;
-  let done = 0;
+  const resumed = mode === "sequential" ? await options.checkpoint?.load() : undefined;
+  const pre = resumed?.pre ?? (await scoreCases(model, cases, options.scoring));
+  const results: CaseResult[] = resumed ? (resumed.results as CaseResult[]) : new Array(cases.length);
+  let editTotal = resumed?.editTotal ?? 0;
+  let evalTotal = resumed?.evalTotal ?? 0;
+  let done = results.filter(Boolean).length;
 
   const evaluate = async (edited: Model, idx: number[], editsApplied: number, editSeconds: number) => {
     const te = now();
@@ -124,12 +152,14 @@ export async function runProtocol<H>(model: Model, editor: Editor<H>, cases: rea
     // Each step edits the current model; the previous intermediate model is freed once the next
     // one holds its own references to the shared parameters.
     reset();
-    let current = model;
-    const patches: WeightPatch[] = [];
-    const editSecondsOf: number[] = new Array(cases.length).fill(0);
-    let applied = 0;
+    const patches: WeightPatch[] = resumed?.patches ?? [];
+    const editSecondsOf: number[] = resumed?.editSecondsOf ?? new Array(cases.length).fill(0);
+    let applied = resumed?.applied ?? 0;
+    if (resumed?.editorState !== undefined) editor.importState?.(resumed.editorState);
+    // A resumed stream re-applies the finished calls' patches one by one, as they were applied.
+    let current = patches.length ? applyPatch(model, composePatches(patches)) : model;
     try {
-      for (const idx of groups) {
+      for (const idx of groups.slice(resumed?.groupsDone ?? 0)) {
         const te = now();
         const p = await editor.edit(current, idx.map((i) => cases[i]!.request), hparams, options.context);
         const editSeconds = now() - te;
@@ -141,6 +171,17 @@ export async function runProtocol<H>(model: Model, editor: Editor<H>, cases: rea
         current = next;
         applied += idx.length;
         if (timing === "after-edit") await evaluate(current, idx, applied, editSeconds);
+        await options.checkpoint?.save({
+          groupsDone: patches.length,
+          applied,
+          patches,
+          editorState: editor.exportState?.(),
+          pre,
+          results: Array.from(results, (r) => r ?? null),
+          editSecondsOf,
+          editTotal,
+          evalTotal,
+        });
       }
       if (timing === "after-all") {
         for (const idx of chunks(cases.map((_, i) => i), 64)) {

@@ -46,6 +46,8 @@ export function getEditor(name: string): Editor<any> { // eslint-disable-line @t
         defaults: alphaEditDefaults,
         edit: (model, requests, hp, ctx) => alphaEdit(model, requests, hp, ctx, state),
         reset: () => state.reset(),
+        exportState: () => state.export(),
+        importState: (saved) => state.import(saved),
       };
       return editor;
     }

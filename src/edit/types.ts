@@ -60,4 +60,10 @@ export interface Editor<H = Record<string, unknown>> {
   defaults(config: ModelConfig): H;
   /** All `requests` applied at once (a batch of one for single edits). The model is unchanged. */
   edit(model: Model, requests: EditRequest[], hparams: H, context?: EditContext): Promise<WeightPatch>;
+  /**
+   * Editors with a memory of earlier edits (AlphaEdit's accumulated keys): that memory as a
+   * JSON-serialisable value, and its restoration, so a checkpointed edit stream can resume.
+   */
+  exportState?(): unknown;
+  importState?(state: unknown): void;
 }

@@ -21,8 +21,9 @@ export interface ArtifactPayload {
   cases: CaseResult[];
 }
 
-export function artifactKey(code: string, stage: string, configSlice: unknown, inputs: Record<string, string>): string {
-  return hashValue({ code, stage, config: configSlice ?? null, inputs });
+export function artifactKey(code: string, stage: string, configSlice: unknown, inputs: Record<string, string>, seed?: number): string {
+  // The seed joins the key only for seeded stages, so unseeded stages keep their keys (and caches).
+  return hashValue({ code, stage, config: configSlice ?? null, inputs, ...(seed === undefined ? {} : { seed }) });
 }
 
 export function artifactDir(artifactsDir: string, hash: string): string {
@@ -31,11 +32,46 @@ export function artifactDir(artifactsDir: string, hash: string): string {
 
 /** The stored payload, or undefined when absent (or unreadable, which is treated as absent and recomputed). */
 export async function readArtifact(artifactsDir: string, hash: string): Promise<ArtifactPayload | undefined> {
+  let payload: ArtifactPayload;
   try {
-    return JSON.parse(await fs.readFile(path.join(artifactDir(artifactsDir, hash), "output.json"), "utf8")) as ArtifactPayload;
+    payload = JSON.parse(await fs.readFile(path.join(artifactDir(artifactsDir, hash), "output.json"), "utf8")) as ArtifactPayload;
   } catch {
     return undefined;
   }
+  return { ...payload, cases: groupCases(payload.cases) };
+}
+
+/** Artifacts sealed before store schema 2 hold one case entry per metric; group them per case. */
+function groupCases(cases: readonly (CaseResult | { stage: string; caseId: string; metric: string; value: number })[]): CaseResult[] {
+  const out = new Map<string, CaseResult>();
+  for (const c of cases) {
+    const row = out.get(c.caseId) ?? { stage: c.stage, caseId: c.caseId, metrics: {} };
+    Object.assign(row.metrics, "metrics" in c ? c.metrics : { [c.metric]: c.value });
+    out.set(c.caseId, row);
+  }
+  return [...out.values()];
+}
+
+/**
+ * A stage's checkpoint folder: unlike its scratch folder it survives the process (a killed edit
+ * stream resumes from the last state written here) and is removed once the stage is sealed.
+ */
+export function checkpointDir(artifactsDir: string, hash: string): string {
+  return path.join(artifactsDir, "partial", hash);
+}
+
+export async function readCheckpoint<T>(dir: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(path.join(dir, "state.json"), "utf8")) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Atomically replace the checkpoint's state (files the state names are written by the stage first). */
+export async function writeCheckpoint(dir: string, state: unknown): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  await writeFileAtomic(path.join(dir, "state.json"), JSON.stringify(state));
 }
 
 /** A fresh scratch directory a stage can write files into before its artifact is sealed. */

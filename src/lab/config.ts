@@ -11,6 +11,7 @@ import { ConfigError } from "../errors.js";
 import { getKind } from "./kinds/registry.js";
 import type { ExperimentKind } from "./kinds/types.js";
 import { fieldAt, s, validate, type Issue, type Schema } from "./schema/schema.js";
+import { SEED_PARAM } from "./study/apply-params.js";
 import { studyBlockToSpec, studySchema, sweepSchema, sweepToStudy, type StudySpec } from "./study/spec.js";
 
 export interface Experiment {
@@ -102,12 +103,15 @@ export function parseExperiment(raw: unknown, file = "<inline>"): Experiment {
   };
 }
 
-/** Every searched parameter must be a field of the kind's config, and its values must fit that field. */
+/** A study parameter named `seed` is the trial's run seed (replicates), not a config field. */
+const seedField = s.int({ min: 0, max: 2 ** 32 - 1 });
+
+/** Every searched parameter must be a field of the kind's config (or `seed`), and its values must fit that field. */
 function checkSpace(schema: Schema<unknown>, study: StudySpec, where: string): Issue[] {
   const issues: Issue[] = [];
   for (const [param, dist] of Object.entries(study.space)) {
     const at = `${where}.${param}`;
-    const { field, missing, suggestion } = fieldAt(schema, param);
+    const { field, missing, suggestion } = param === SEED_PARAM ? { field: seedField, missing: "", suggestion: undefined } : fieldAt(schema, param);
     if (!field) {
       issues.push({ path: at, message: `unknown config field '${param}' at ${at} ('${missing}' does not exist)${suggestion ? ` — did you mean '${suggestion}'?` : ""}` });
       continue;

@@ -5,7 +5,7 @@
  * recomputed, and nothing is duplicated because a stage's rows are replaced in one transaction.
  */
 import { promises as fs } from "node:fs";
-import { artifactKey, describeArtifact, readArtifact, scratchDir, sealArtifact, type ArtifactPayload } from "./artifacts.js";
+import { artifactKey, checkpointDir, describeArtifact, readArtifact, readCheckpoint, scratchDir, sealArtifact, writeCheckpoint, type ArtifactPayload } from "./artifacts.js";
 import { TrialPruned, type ExperimentKind, type StageContext } from "./kinds/types.js";
 import { collectManifest } from "./manifest.js";
 import { deriveSeed } from "./rng.js";
@@ -74,7 +74,8 @@ export async function executeRun(store: Store, spec: RunSpec, hooks: RunHooks = 
     for (const stage of stageOrder(kind.name, kind.stages)) {
       current = stage.name;
       const inputKeys = Object.fromEntries(stage.after.map((d) => [d, keys[d]!]));
-      const key = artifactKey(code, stage.name, stage.uses(spec.config), inputKeys);
+      // A seeded stage's output depends on the run seed too (replicates of one config differ there).
+      const key = artifactKey(code, stage.name, stage.uses(spec.config), inputKeys, stage.seeded ? spec.seed : undefined);
       keys[stage.name] = key;
       const existing = await readArtifact(store.artifactsDir, key);
       if (existing) {
@@ -114,8 +115,9 @@ async function computeStage(
 ): Promise<ArtifactPayload> {
   const stage = spec.kind.stages.find((st) => st.name === stageName)!;
   const metrics: MetricPoint[] = [];
-  const cases: CaseResult[] = [];
+  const cases = new Map<string, CaseResult>();
   const dir = await scratchDir(store.artifactsDir, key);
+  const partial = checkpointDir(store.artifactsDir, key);
   const ctx: StageContext<Record<string, unknown>> = {
     config: spec.config,
     inputs: Object.fromEntries(stage.after.map((d) => [d, outputs[d]])),
@@ -123,13 +125,28 @@ async function computeStage(
     dir,
     metric: (name, value, step) => metrics.push({ stage: stageName, name, step: step ?? null, value }),
     caseResult: (caseId, values) => {
-      for (const [metric, value] of Object.entries(values)) cases.push({ stage: stageName, caseId, metric, value });
+      const row = cases.get(caseId) ?? { stage: stageName, caseId, metrics: {} };
+      cases.set(caseId, { ...row, metrics: { ...row.metrics, ...values } });
     },
     report: (step, value) => {
       metrics.push({ stage: stageName, name: spec.kind.objective.metric, step, value });
       hooks.onReport?.(step, value);
     },
     progress: (d, total) => hooks.onProgress?.(stageName, d, total),
+    resource: <T>(name: string, make: () => Promise<T>) => {
+      let r = store.resources.get(name) as Promise<T> | undefined;
+      if (!r) {
+        r = make();
+        store.resources.set(name, r);
+        r.catch(() => store.resources.delete(name)); // a failed load is retried by the next stage
+      }
+      return r;
+    },
+    checkpoint: {
+      dir: partial,
+      read: () => readCheckpoint(partial),
+      write: (state) => writeCheckpoint(partial, state),
+    },
   };
   let output: unknown;
   try {
@@ -139,8 +156,10 @@ async function computeStage(
     throw e;
   }
   // Round-trip through JSON so a computed output and a reused one are the same value downstream.
-  const payload: ArtifactPayload = { output: JSON.parse(JSON.stringify(output ?? null)), metrics, cases };
+  const payload: ArtifactPayload = { output: JSON.parse(JSON.stringify(output ?? null)), metrics, cases: [...cases.values()] };
   const sealed = await sealArtifact(store.artifactsDir, key, dir, payload);
-  commitStage(store.db, spec.id, stageName, { hash: key, code, ...sealed }, false, metrics, cases);
+  commitStage(store.db, spec.id, stageName, { hash: key, code, ...sealed }, false, metrics, payload.cases);
+  // The stage is sealed: its in-stage checkpoint (an edit stream's progress) is no longer needed.
+  await fs.rm(partial, { recursive: true, force: true });
   return payload;
 }

@@ -6,18 +6,16 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { UsageError } from "../../errors.js";
 import { EDIT_FORMATS, loadEditCases, type EditDatasetFormat } from "../../data/editing/load.js";
-import type { EditCase } from "../../edit/types.js";
-import { distinctSubjects, sharedSubjects } from "../../data/editing/select.js";
-import { runProtocol, type EvalTiming, type ProtocolMode } from "../../edit/protocol.js";
+import { editsPerCall, runEditExperiment, selectCases, sharedSubjectWarning } from "../../edit/experiment.js";
+import type { EvalTiming, ProtocolMode } from "../../edit/protocol.js";
 import { summaryTable } from "../../edit/protocol-table.js";
 import { METRICS } from "../../eval/editing/metrics.js";
 import { writeFileAtomic } from "../../io/atomic.js";
-import { modelHash } from "../../model/hash.js";
 import { savePatch } from "../../model/patch-file.js";
 import { didYouMean } from "../../util/closest.js";
 import { parseFlags, type Command } from "../command.js";
 import { builtinDataPath } from "../default-model.js";
-import { editHparams, editModel, editorByName, EDIT_METHODS } from "./edit-shared.js";
+import { editModel, editorByName, EDIT_METHODS, hparamsFlag } from "./edit-shared.js";
 import { numberFlag } from "./forward.js";
 
 const MODES: ProtocolMode[] = ["single", "batch", "sequential"];
@@ -92,19 +90,22 @@ export const editEvalCommand: Command = {
       throw new UsageError("NO_BUILTIN_DATA", `the fact world's CounterFact export is missing (${data})`, { fix: "run `scalpel train-default` to rebuild it, or pass --data FILE" });
     }
     const loaded = await loadEditCases(data, { format, limit: values["distinct-subjects"] ? undefined : n });
-    const cases = values["distinct-subjects"] ? distinctSubjects(loaded).slice(0, n) : loaded;
-    const conflict = firstSharedSubjectCall(cases, mode === "single" ? 1 : batchSize ?? (mode === "batch" ? cases.length : 1));
-    if (conflict) process.stderr.write(`warning: ${conflict}; each such subject's edits share one key and conflict. Pass --distinct-subjects to avoid it.\n`);
+    const cases = selectCases(loaded, { n, distinctSubjects: values["distinct-subjects"] });
+    const conflict = sharedSubjectWarning(cases, editsPerCall(mode, batchSize, cases.length));
+    if (conflict) process.stderr.write(`warning: ${conflict}. Pass --distinct-subjects to avoid it.\n`);
     const model = await editModel(values.model);
     try {
-      const hparams = await editHparams(editor, model, values.hparams);
-      const result = await runProtocol(model, editor, cases, {
+      const hp = await hparamsFlag(values.hparams);
+      const result = await runEditExperiment(model, cases, {
+        method: editor.name,
+        hparams: hp.text,
+        hparamsSource: hp.source,
         mode,
         batchSize,
         evaluate: timing,
-        hparams,
-        context: { cacheDir: ".scalpel/edit-cache", seed },
-        scoring: values.generation ? { generation: { seed } } : undefined,
+        generation: values.generation,
+        seed,
+        context: { cacheDir: ".scalpel/edit-cache" },
         onResult: (_r, done, total) => {
           if (process.stderr.isTTY) process.stderr.write(`\r${done}/${total} cases evaluated`);
         },
@@ -113,15 +114,15 @@ export const editEvalCommand: Command = {
       const table = summaryTable(result);
       const meta = {
         method: editor.name,
-        hparams,
+        hparams: result.hparams,
         data: path.resolve(data),
         n: cases.length,
         mode,
         batchSize: result.batchSize,
         evaluatedAt: result.evaluatedAt,
         seed,
-        modelHash: await modelHash(model),
-        metrics: METRICS,
+        modelHash: result.modelHash,
+        metrics: result.metricDefinitions,
         createdAt: new Date().toISOString(),
       };
       if (values.out) {
@@ -140,15 +141,3 @@ export const editEvalCommand: Command = {
     }
   },
 };
-
-/** The first editor call (of `perCall` cases each) that edits some subject twice, described; undefined if none. */
-function firstSharedSubjectCall(cases: readonly EditCase[], perCall: number): string | undefined {
-  for (let i = 0; i < cases.length; i += perCall) {
-    const shared = sharedSubjects(cases.slice(i, i + perCall));
-    if (shared.length > 0) {
-      const names = `${shared.slice(0, 3).join(", ")}${shared.length > 3 ? ", …" : ""}`;
-      return `edits ${i + 1}–${Math.min(i + perCall, cases.length)} go into one editor call, and ${shared.length} subjects (${names}) have more than one edit there`;
-    }
-  }
-  return undefined;
-}

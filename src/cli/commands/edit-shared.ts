@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { UsageError } from "../../errors.js";
-import { readHparams, type EditorName } from "../../edit/hparams-yaml.js";
+import { resolveHparams } from "../../edit/experiment.js";
 import { EDITOR_NAMES, getEditor } from "../../edit/registry.js";
 import type { Editor } from "../../edit/types.js";
 import { loadModel } from "../../model/load.js";
@@ -32,20 +32,19 @@ export function editorByName(command: string, name: string | undefined): Editor<
   return getEditor(name);
 }
 
-/**
- * The editor's defaults for this model, overridden by --hparams: an EasyEdit-style YAML/JSON file
- * (hparams/ROME/gpt2-xl.yaml keys) or an inline JSON object; unknown keys are ConfigErrors.
- */
-export async function editHparams(editor: Editor<Record<string, unknown>>, model: Model, source: string | undefined): Promise<Record<string, unknown>> {
-  if (source === undefined) return editor.defaults(model.config);
-  const inline = source.trim().startsWith("{");
-  let text = source;
-  if (!inline) {
-    try {
-      text = await readFile(source, "utf8");
-    } catch {
-      throw new UsageError("HPARAMS_NOT_FOUND", "cannot read the hyperparameter file", { file: source, fix: "pass a YAML/JSON file or an inline JSON object to --hparams" });
-    }
+/** --hparams: an EasyEdit-style YAML/JSON file (hparams/ROME/gpt2-xl.yaml keys) or an inline JSON object, as text and the name errors use. */
+export async function hparamsFlag(source: string | undefined): Promise<{ text?: string; source?: string }> {
+  if (source === undefined) return {};
+  if (source.trim().startsWith("{")) return { text: source, source: "--hparams" };
+  try {
+    return { text: await readFile(source, "utf8"), source };
+  } catch {
+    throw new UsageError("HPARAMS_NOT_FOUND", "cannot read the hyperparameter file", { file: source, fix: "pass a YAML/JSON file or an inline JSON object to --hparams" });
   }
-  return readHparams(editor.name as EditorName, text, model.config, inline ? "--hparams" : source);
+}
+
+/** The editor's defaults for this model, overridden by --hparams (unknown keys are ConfigErrors). */
+export async function editHparams(editor: Editor<Record<string, unknown>>, model: Model, flag: string | undefined): Promise<Record<string, unknown>> {
+  const { text, source } = await hparamsFlag(flag);
+  return resolveHparams(editor.name, model, text, source);
 }

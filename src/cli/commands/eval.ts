@@ -4,17 +4,16 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { UsageError } from "../../errors.js";
+import { ConfigError, UsageError } from "../../errors.js";
 import { builtinTaskNames, DEFAULT_TASKS, loadTasks } from "../../data/benchmarks/registry.js";
-import { compareTask, type MetricComparison } from "../../eval/compare.js";
+import type { MetricComparison } from "../../eval/compare.js";
+import { runEvalExperiment } from "../../eval/experiment.js";
 import { evaluate, type EvaluationResult, type TaskResult } from "../../eval/evaluate.js";
 import type { Task } from "../../eval/types.js";
 import { writeFileAtomic } from "../../io/atomic.js";
 import { FileRequestCache } from "../../io/request-cache-file.js";
 import { Progress } from "../../lab/progress.js";
-import { applyPatch } from "../../model/patch.js";
 import { loadPatch } from "../../model/patch-file.js";
-import type { Model } from "../../model/types.js";
 import { parseFlags, type Command } from "../command.js";
 import { BUILTIN_DATA_DIR, resolveModelDir } from "../default-model.js";
 import { modelFromFlag, numberFlag } from "./forward.js";
@@ -105,47 +104,36 @@ export const evalCommand: Command = {
     const model = await modelFromFlag("eval", modelDir);
     try {
       const cache = values["no-cache"] ? undefined : new FileRequestCache(values.cache ?? path.join(".scalpel", "eval-cache.jsonl"));
-      const run = async (m: Model, label: string, patch?: Awaited<ReturnType<typeof loadPatch>>) => {
-        let bar: Progress | undefined;
-        const res = await evaluate(m, tasks, {
-          limit,
-          cache,
-          batchSize,
-          generateBatchSize: genBatch,
-          minSharedPrefix: values["no-share-prefix"] ? 0 : 32,
-          addSpecialTokens: values["add-bos"] === true,
-          patch,
-          logSamples: values["log-samples"] !== undefined,
-          onProgress: (done, total) => {
-            bar ??= new Progress({ label, total });
-            bar.update(done);
-          },
-        });
-        bar?.finish();
-        const s = res.stats;
-        console.error(`${label}: ${s.unique} unique requests (${s.requests} asked): ${s.cacheHits} from cache, ${s.computed} computed in ${s.seconds.toFixed(1)} s`);
-        return res;
-      };
-      // Read and apply the patch first: a bad or mismatched file should fail before the base evaluation.
       const patch = values.patch ? await loadPatch(values.patch) : undefined;
-      let patchedModel: Model | undefined;
-      if (patch) {
-        try {
-          patchedModel = applyPatch(model, patch);
-        } catch (e) {
-          // A patch made for another model (parameter names or shapes differ) is the user's mix-up.
-          throw new UsageError("PATCH_MISMATCH", `the patch does not fit this model: ${(e as Error).message}`, { file: values.patch, fix: "give a patch made for this --model" });
-        }
+      const bars: Partial<Record<"base" | "patched", Progress>> = {};
+      const label = { base: "eval", patched: "eval (patched)" } as const;
+      const { base, patched, comparison } = await runEvalExperiment(model, tasks, {
+        limit,
+        cache,
+        batchSize,
+        generateBatchSize: genBatch,
+        minSharedPrefix: values["no-share-prefix"] ? 0 : 32,
+        addSpecialTokens: values["add-bos"] === true,
+        logSamples: values["log-samples"] !== undefined,
+        patch,
+        patchSource: values.patch,
+        seed,
+        onProgress: (which, done, total) => {
+          bars[which] ??= new Progress({ label: label[which], total });
+          bars[which]!.update(done);
+        },
+      }).catch((e: unknown) => {
+        // A patch made for another model is the user's mix-up with the flags: a usage error (exit 2).
+        if (e instanceof ConfigError && e.code === "PATCH_MISMATCH") throw new UsageError(e.code, e.message.replace(/\.? Fix: [^]*$/, ""), { fix: e.fix });
+        throw e;
+      });
+      for (const [which, res] of [["base", base], ["patched", patched]] as const) {
+        if (!res) continue;
+        bars[which]?.finish();
+        const st = res.stats;
+        console.error(`${label[which]}: ${st.unique} unique requests (${st.requests} asked): ${st.cacheHits} from cache, ${st.computed} computed in ${st.seconds.toFixed(1)} s`);
       }
-      const base = await run(model, "eval");
-      let patched: EvaluationResult | undefined;
-      let comparison: Record<string, MetricComparison[]> | undefined;
-      let patchInfo: unknown;
-      if (patch && patchedModel) {
-        patchInfo = patch.info;
-        patched = await run(patchedModel, "eval (patched)", patch);
-        comparison = Object.fromEntries(base.tasks.map((t, i) => [t.task, compareTask(t, patched!.tasks[i]!, { seed })]));
-      }
+      const patchInfo = patch?.info;
       const doc = {
         format: "scalpel-eval-results/1",
         createdAt: new Date().toISOString(),

@@ -27,6 +27,11 @@ export function printStudyResult(result: StudyResult, json: boolean, storeDir: s
       `${counts.running ? `, ${counts.running} unfinished` : ""} of ${result.nTrials} (${result.executor}, ${result.workers} worker${result.workers > 1 ? "s" : ""}, ${result.totalSteps} steps)`,
   );
   if (result.best) console.log(`  best: trial ${result.best.number} value ${fmt(result.best.value)} params ${JSON.stringify(result.best.params)}`);
+  if (result.final) {
+    const f = result.final;
+    const shown = Object.entries(f.metrics).map(([k, v]) => `${k} ${fmt(v)}`).join(", ");
+    console.log(`  final (${f.description}; trial ${f.trial}'s configuration, run ${f.runId}): ${shown}`);
+  }
   if (counts.running) console.log(`  unfinished trials remain: scalpel resume ${result.study}`);
 }
 

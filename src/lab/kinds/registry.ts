@@ -3,6 +3,7 @@ import { ConfigError } from "../../errors.js";
 import { closest } from "../../util/closest.js";
 import type { ExperimentKind } from "./types.js";
 import { optimizeFunction } from "./optimize-function.js";
+import { editKind } from "./edit.js";
 
 const kinds = new Map<string, ExperimentKind>();
 
@@ -28,3 +29,4 @@ export function getKind(name: string, file?: string): ExperimentKind {
 }
 
 registerKind(optimizeFunction);
+registerKind(editKind);

@@ -26,6 +26,17 @@ export interface StageContext<C> {
   report(step: number, value: number): void;
   /** Progress within the stage, for the progress bar. */
   progress(done: number, total: number): void;
+  /**
+   * A resource shared by every stage and in-process trial using this store (a loaded model), made
+   * once by `make` and never disposed by a stage. Keys should name what they hold ("model:DIR").
+   */
+  resource<T>(key: string, make: () => Promise<T>): Promise<T>;
+  /**
+   * In-stage progress that survives a killed process: a long stage (an edit stream, a training
+   * run) writes its state here as it goes and reads it back on resume; removed once the stage is
+   * sealed. `dir` is where the stage may keep files the state refers to (write them before `write`).
+   */
+  checkpoint: { dir: string; read<T>(): Promise<T | undefined>; write(state: unknown): Promise<void> };
 }
 
 export interface StageDef<C> {
@@ -34,6 +45,8 @@ export interface StageDef<C> {
   after: readonly string[];
   /** The slice of the config this stage depends on: only a change here (or in an input) recomputes it. */
   uses(config: C): unknown;
+  /** Whether the output depends on the run seed (ctx.seed): then the seed is part of its artifact key. */
+  seeded?: boolean;
   /** Produce the stage's output (JSON-serialisable). May be async. */
   run(ctx: StageContext<C>): unknown | Promise<unknown>;
 }
@@ -47,6 +60,12 @@ export interface ExperimentKind<C = any> {
   stages: readonly StageDef<C>[];
   /** The summary metric a study optimises by default, and which way is better. */
   objective: { metric: string; direction: Direction };
+  /**
+   * A study's last word: once every trial has finished, the best trial's config passed through
+   * `config` runs once more (e.g. on the test split when trials scored validation), stored as run
+   * `<study>/final` and shown in the report. Kinds without held-out data leave it out.
+   */
+  final?: { description: string; config(best: C): C };
 }
 
 /** Thrown from `report()` when the pruner stops a trial. */

@@ -5,7 +5,8 @@
  */
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import type { ParamImportance, ReportTrial, SeriesPoint } from "./types.js";
+import type { CaseDistribution, ParamImportance, ReportTrial, SeriesPoint } from "./types.js";
+import type { ParamValue } from "../search/types.js";
 import type { Direction } from "../search/types.js";
 
 const WIDTH = 480;
@@ -117,5 +118,36 @@ export function metricsSpec(rows: readonly { label: string; mean: number; low?: 
       { mark: { type: "rule" }, encoding: { y: { field: "metric", type: "nominal", title: null }, x: { field: "low", type: "quantitative", title: "value" }, x2: { field: "high" } } },
       { mark: { type: "point", filled: true, tooltip: true }, encoding: { y: { field: "metric", type: "nominal" }, x: { field: "mean", type: "quantitative" } } },
     ],
+  } as TopLevelSpec;
+}
+
+/** Mean with an error bar (low–high) against one parameter, a colour per remaining configuration. */
+export function errorBarSpec(rows: readonly { x: ParamValue; mean: number; low: number; high: number; group: string }[], param: string, metric: string): TopLevelSpec {
+  const numeric = rows.every((r) => typeof r.x === "number");
+  const x = { field: "x", type: numeric ? "quantitative" : "nominal", title: param } as const;
+  return {
+    title: `${metric} vs ${param}`,
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: rows.map((r) => ({ ...r, x: r.x })) },
+    layer: [
+      { mark: { type: "rule" }, encoding: { x, y: { field: "low", type: "quantitative", title: metric }, y2: { field: "high" }, color: { field: "group", type: "nominal", title: "configuration" } } },
+      { mark: { type: "point", filled: true, tooltip: true }, encoding: { x, y: { field: "mean", type: "quantitative" }, color: { field: "group", type: "nominal" } } },
+    ],
+  } as TopLevelSpec;
+}
+
+/** A per-case metric's distribution: one box (quartiles, 1.5 IQR whiskers) per group. */
+export function caseDistributionSpec(groups: readonly CaseDistribution[], metric: string): TopLevelSpec {
+  return {
+    title: `${metric}: distribution over cases`,
+    width: WIDTH,
+    height: Math.max(60, 28 * groups.length),
+    data: { values: groups.flatMap((g) => g.values.map((value) => ({ group: g.group, value }))) },
+    mark: { type: "boxplot", extent: 1.5 },
+    encoding: {
+      y: { field: "group", type: "nominal", title: null },
+      x: { field: "value", type: "quantitative", title: metric },
+    },
   } as TopLevelSpec;
 }

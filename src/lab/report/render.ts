@@ -4,9 +4,9 @@
  * holding the same tables. Plots are drawn with vega-lite + vega (charts.ts).
  */
 import { formatNumber } from "../../analysis/descriptive.js";
-import { curvesSpec, historySpec, importanceSpec, metricsSpec, paramSpec, renderSvg } from "./charts.js";
+import { caseDistributionSpec, curvesSpec, errorBarSpec, historySpec, importanceSpec, metricsSpec, paramSpec, renderSvg } from "./charts.js";
 import { VARIANCE_IMPORTANCE_METHOD, varianceImportance } from "./importance.js";
-import type { MetricSummary, ParamImportance, ReportData, ReportTrial, SeriesPoint } from "./types.js";
+import type { MetricSummary, ParamImportance, ReportConfiguration, ReportData, ReportFinal, ReportTrial, SeriesPoint } from "./types.js";
 
 export interface RenderedReport {
   html: string;
@@ -40,6 +40,14 @@ export async function renderReport(data: ReportData): Promise<RenderedReport> {
     if (best) tables.push({ title: "Best trial", table: trialTable([best]) });
     tables.push({ title: `Trials (${trials.length})`, table: trialTable([...trials].sort((a, b) => a.number - b.number)) });
   }
+  if (data.final) tables.push({ title: "Final evaluation", table: finalTable(data.final), note: `Trial ${data.final.trial}'s configuration, ${data.final.description} (run ${data.final.runId}).` });
+  const replicated = (data.configurations ?? []).filter((c) => c.n > 1);
+  if (replicated.length)
+    tables.push({
+      title: "Per configuration over replicates",
+      table: metricTable(replicated.flatMap((c) => c.metrics)),
+      note: "Each configuration's runs (one per seed): mean ± sample std, with a 95% Student-t interval for the mean.",
+    });
   if (importances.length)
     tables.push({
       title: "Parameter importance",
@@ -67,6 +75,12 @@ async function renderFigures(
     const params = [...new Set(trials.flatMap((t) => Object.keys(t.params)))].sort();
     for (const p of params) figs.push({ title: `${objective} vs ${p}`, svg: await renderSvg(paramSpec(trials, p, objective)) });
   }
+  for (const fig of await configurationFigures(data.configurations ?? [], objective)) figs.push(fig);
+  // Per-case distributions, one figure per metric (at most eight), a box per group.
+  for (const metric of [...new Set((data.caseDistributions ?? []).map((d) => d.metric))].slice(0, 8)) {
+    const groups = data.caseDistributions!.filter((d) => d.metric === metric);
+    figs.push({ title: `${metric} per case`, svg: await renderSvg(caseDistributionSpec(groups, metric)) });
+  }
   if (data.metrics.length) {
     const rows = data.metrics.map((m) => ({ label: m.group ? `${m.name} (${m.group})` : m.name, mean: m.mean, low: m.ciLow, high: m.ciHigh }));
     figs.push({ title: "Metrics", svg: await renderSvg(metricsSpec(rows)) });
@@ -75,6 +89,36 @@ async function renderFigures(
     figs.push({ title: `${metric} over steps`, svg: await renderSvg(curvesSpec(series, metric)) });
   if (importances.length) figs.push({ title: "Parameter importance", svg: await renderSvg(importanceSpec(importances, importanceMethod)) });
   return figs;
+}
+
+/**
+ * Metric vs each swept parameter, mean with ± std error bars over the replicates of each
+ * configuration: the objective first, then the other summary metrics (at most six in all).
+ */
+async function configurationFigures(configs: readonly ReportConfiguration[], objective: string): Promise<Figure[]> {
+  if (!configs.some((c) => c.n > 1)) return [];
+  const params = [...new Set(configs.flatMap((c) => Object.keys(c.params)))].sort();
+  const names = [...new Set(configs.flatMap((c) => c.metrics.map((m) => m.name)))];
+  const metrics = [objective, ...names.filter((n) => n !== objective)].filter((n) => names.includes(n)).slice(0, 6);
+  const figs: Figure[] = [];
+  for (const param of params) {
+    for (const metric of metrics) {
+      const rows = configs.flatMap((c) => {
+        const m = c.metrics.find((x) => x.name === metric);
+        if (!m || c.params[param] === undefined) return [];
+        const others = Object.entries(c.params).filter(([k]) => k !== param).map(([k, v]) => `${k}=${v}`).join(", ");
+        const sd = m.std !== undefined && Number.isFinite(m.std) ? m.std : 0;
+        return [{ x: c.params[param]!, mean: m.mean, low: m.mean - sd, high: m.mean + sd, group: others || metric }];
+      });
+      if (rows.length) figs.push({ title: `${metric} vs ${param} (mean ± std over replicates)`, svg: await renderSvg(errorBarSpec(rows, param, metric)) });
+    }
+  }
+  return figs;
+}
+
+function finalTable(f: ReportFinal): Table {
+  const params = Object.entries(f.params).map(([k, v]) => `${k}=${typeof v === "number" ? fmt(v) : String(v)}`).join(", ");
+  return { header: ["Metric", "Value", "Configuration"], rows: Object.entries(f.metrics).map(([k, v], i) => [k, fmt(v), i === 0 ? params : ""]) };
 }
 
 /** A study's intermediate values as curves, one per trial. */

@@ -62,6 +62,31 @@ export interface ParamImportance {
   importance: number;
 }
 
+/** One configuration of a study (its parameters without `seed`) and its runs' summary metrics over replicates. */
+export interface ReportConfiguration {
+  params: Record<string, ParamValue>;
+  /** Complete runs (seeds) of this configuration. */
+  n: number;
+  /** Each summary metric over those runs: mean ± std and a Student-t CI. */
+  metrics: MetricSummary[];
+}
+
+/** A per-case metric's values in one group (a run's stage, or a study configuration), for distribution plots. */
+export interface CaseDistribution {
+  metric: string;
+  group: string;
+  values: number[];
+}
+
+/** A study's held-out evaluation of its best configuration (ExperimentKind.final). */
+export interface ReportFinal {
+  runId: string;
+  trial: number;
+  params: Record<string, ParamValue>;
+  description: string;
+  metrics: Record<string, number>;
+}
+
 export interface ReportData {
   title: string;
   kind: "run" | "study";
@@ -81,4 +106,10 @@ export interface ReportData {
    */
   importances?: ParamImportance[];
   importanceMethod?: string;
+  /** Study reports: per configuration, every summary metric over its replicates (seeds). */
+  configurations?: ReportConfiguration[];
+  /** Per-case metric values by group, for distribution plots. */
+  caseDistributions?: CaseDistribution[];
+  /** Study reports: the best configuration's final evaluation. */
+  final?: ReportFinal;
 }

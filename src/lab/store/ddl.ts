@@ -6,12 +6,14 @@
  *   artifacts      index of the content-addressed artifact directory, with the code version
  *                  (kind@version) that made each one
  *   metrics        summary values (step NULL) and series over steps
- *   case_results   per-case metrics in long format (run, stage, case, metric, value)
+ *   case_results   one row per case: (run, stage, case) and every metric of that case as a JSON
+ *                  object, e.g. json_extract(metrics, '$.efficacy'); the view case_metrics lists
+ *                  the same numbers in long format (run, stage, case, metric, value)
  *   studies        searches and sweeps, with their resolved spec and the process driving them
  *   trials         one row per trial; attempt guards against stale workers after a resume
  *   trial_params, trial_intermediate_values   Optuna's trial model, one row per value
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,8 +41,8 @@ CREATE TABLE IF NOT EXISTS metrics (
 CREATE INDEX IF NOT EXISTS metrics_by_run ON metrics (run_id, name, step);
 CREATE TABLE IF NOT EXISTS case_results (
   run_id TEXT NOT NULL REFERENCES runs(id), stage TEXT NOT NULL, case_id TEXT NOT NULL,
-  metric TEXT NOT NULL, value REAL NOT NULL,
-  PRIMARY KEY (run_id, stage, case_id, metric));
+  metrics TEXT NOT NULL,
+  PRIMARY KEY (run_id, stage, case_id));
 CREATE TABLE IF NOT EXISTS studies (
   id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, mode TEXT NOT NULL,
   config_hash TEXT NOT NULL REFERENCES configs(hash), spec TEXT NOT NULL,
@@ -63,4 +65,27 @@ CREATE TABLE IF NOT EXISTS trial_intermediate_values (
   study_id INTEGER NOT NULL, number INTEGER NOT NULL, step INTEGER NOT NULL, value REAL NOT NULL,
   PRIMARY KEY (study_id, number, step),
   FOREIGN KEY (study_id, number) REFERENCES trials(study_id, number));
+
+`;
+
+/** The long-format view over case_results; created after any migration (it reads the new columns). */
+export const VIEWS = `
+CREATE VIEW IF NOT EXISTS case_metrics AS
+  SELECT c.run_id AS run_id, c.stage AS stage, c.case_id AS case_id, j.key AS metric, j.value AS value
+  FROM case_results c, json_each(c.metrics) j;
+`;
+
+/**
+ * Schema 1 kept case_results in long format (one row per case and metric). Schema 2 keeps one row
+ * per case; the same numbers, grouped, in one transaction.
+ */
+export const MIGRATE_1_TO_2 = `
+ALTER TABLE case_results RENAME TO case_results_v1;
+CREATE TABLE case_results (
+  run_id TEXT NOT NULL REFERENCES runs(id), stage TEXT NOT NULL, case_id TEXT NOT NULL,
+  metrics TEXT NOT NULL,
+  PRIMARY KEY (run_id, stage, case_id));
+INSERT INTO case_results (run_id, stage, case_id, metrics)
+  SELECT run_id, stage, case_id, json_group_object(metric, value) FROM case_results_v1 GROUP BY run_id, stage, case_id;
+DROP TABLE case_results_v1;
 `;

@@ -5,10 +5,14 @@
 import { ScalpelError } from "../../errors.js";
 import type { Manifest } from "../manifest.js";
 import { summarizeMetric } from "../report/summarize.js";
-import type { MetricSummary, ReportData, ReportManifest, ReportTrial, SeriesPoint } from "../report/types.js";
+import type { CaseDistribution, MetricSummary, ReportConfiguration, ReportData, ReportManifest, ReportTrial, SeriesPoint } from "../report/types.js";
+import { SEED_PARAM } from "../study/apply-params.js";
+import { storedFinal } from "../study/final.js";
+import type { TrialParams } from "../search/types.js";
+import { canonicalJson } from "../hash.js";
 import { suggest } from "../suggest.js";
 import { caseResults, getConfig, getRun, listRuns, metricSeries, summaryMetrics } from "./runs.js";
-import { getStudy, listStudies, loadFrozenTrials, studySpec, type StudyRow } from "./studies.js";
+import { getStudy, listStudies, listTrials, loadFrozenTrials, studySpec, trialParams, type StudyRow } from "./studies.js";
 import type { Store } from "./store.js";
 
 function toReportManifest(m: Manifest, extra: Record<string, string | number | boolean>, finishedAt?: string | null): ReportManifest {
@@ -38,6 +42,10 @@ export function runReportData(store: Store, runId: string): ReportData {
     byMetric.set(key, [...(byMetric.get(key) ?? []), c.value]);
   }
   for (const [key, values] of byMetric) metrics.push(summarizeMetric(`${key} (per case)`, values, { definition: `mean over ${values.length} cases` }));
+  const caseDistributions = [...byMetric].map(([key, values]) => {
+    const [stage, metric] = [key.slice(0, key.indexOf("/")), key.slice(key.indexOf("/") + 1)];
+    return { metric, group: stage, values };
+  });
   const series: SeriesPoint[] = metricSeries(store.db, runId).map((p) => ({ metric: p.name, step: p.step, value: p.value, group: p.stage }));
   return {
     title: `Run ${run.id}`,
@@ -46,7 +54,49 @@ export function runReportData(store: Store, runId: string): ReportData {
     manifest: toReportManifest(JSON.parse(run.manifest) as Manifest, { run: run.id, kind: run.kind, status: run.status, ...(run.error ? { error: run.error } : {}) }, run.ended_at),
     metrics,
     series,
+    caseDistributions,
   };
+}
+
+/** A configuration's label: its parameters without the replicate seed, e.g. "method=rome". */
+export function configurationLabel(params: TrialParams): string {
+  const parts = Object.entries(params).filter(([k]) => k !== SEED_PARAM).sort(([a], [b]) => a.localeCompare(b));
+  return parts.length ? parts.map(([k, v]) => `${k}=${v}`).join(", ") : "all trials";
+}
+
+/**
+ * Complete trials grouped by configuration (parameters without `seed`): every summary metric of
+ * their runs as mean ± std with a Student-t interval (replicates are few: 3 seeds is typical), and
+ * their per-case metrics pooled per configuration.
+ */
+function configurations(store: Store, study: StudyRow): { configurations: ReportConfiguration[]; caseDistributions: CaseDistribution[] } {
+  const groups = new Map<string, { params: TrialParams; runs: string[] }>();
+  for (const t of listTrials(store.db, study.id)) {
+    if (t.state !== "complete") continue;
+    const params = Object.fromEntries(Object.entries(trialParams(store.db, study.id, t.number)).filter(([k]) => k !== SEED_PARAM));
+    const key = canonicalJson(params);
+    const g = groups.get(key) ?? { params, runs: [] };
+    g.runs.push(t.run_id);
+    groups.set(key, g);
+  }
+  const out: ReportConfiguration[] = [];
+  const dist = new Map<string, CaseDistribution>();
+  for (const { params, runs } of groups.values()) {
+    const label = configurationLabel(params);
+    const byMetric = new Map<string, number[]>();
+    for (const run of runs) {
+      for (const [name, value] of Object.entries(summaryMetrics(store.db, run))) byMetric.set(name, [...(byMetric.get(name) ?? []), value]);
+      for (const c of caseResults(store.db, run)) {
+        const k = `${label}\u0000${c.metric}`;
+        const d = dist.get(k) ?? { metric: c.metric, group: label, values: [] };
+        d.values.push(c.value);
+        dist.set(k, d);
+      }
+    }
+    const metrics = [...byMetric].map(([name, values]) => summarizeMetric(name, values, { ci: "t", group: label, definition: `over ${values.length} run${values.length > 1 ? "s" : ""}` }));
+    out.push({ params, n: runs.length, metrics });
+  }
+  return { configurations: out, caseDistributions: [...dist.values()] };
 }
 
 export function studyReportData(store: Store, study: StudyRow): ReportData {
@@ -64,6 +114,7 @@ export function studyReportData(store: Store, study: StudyRow): ReportData {
   const values = frozen.filter((t) => t.state === "complete" && t.value !== undefined && Number.isFinite(t.value)).map((t) => t.value!);
   const metrics = values.length ? [summarizeMetric(spec.metric, values, { definition: `objective over ${values.length} complete trials (${spec.direction})` })] : [];
   const steps = frozen.reduce((n, t) => n + t.intermediate.size, 0);
+  const final = storedFinal(store, study);
   return {
     title: `${study.mode === "sweep" ? "Sweep" : "Study"} ${study.name}`,
     kind: "study",
@@ -85,6 +136,8 @@ export function studyReportData(store: Store, study: StudyRow): ReportData {
     trials,
     direction: spec.direction,
     objective: spec.metric,
+    ...configurations(store, study),
+    ...(final ? { final } : {}),
   };
 }
 

@@ -28,11 +28,11 @@ export interface MetricPoint {
   value: number;
 }
 
+/** One case's metrics from one stage: one row of case_results. */
 export interface CaseResult {
   stage: string;
   caseId: string;
-  metric: string;
-  value: number;
+  metrics: Record<string, number>;
 }
 
 /** Save a resolved config by content hash (idempotent); returns the hash. */
@@ -117,8 +117,8 @@ export function commitStage(
     db.prepare("DELETE FROM case_results WHERE run_id = ? AND stage = ?").run(runId, stage);
     const m = db.prepare("INSERT INTO metrics (run_id, stage, name, step, value) VALUES (?, ?, ?, ?, ?)");
     for (const p of metrics) m.run(runId, stage, p.name, p.step, p.value);
-    const c = db.prepare("INSERT OR REPLACE INTO case_results (run_id, stage, case_id, metric, value) VALUES (?, ?, ?, ?, ?)");
-    for (const r of cases) c.run(runId, stage, r.caseId, r.metric, r.value);
+    const c = db.prepare("INSERT OR REPLACE INTO case_results (run_id, stage, case_id, metrics) VALUES (?, ?, ?, ?)");
+    for (const r of cases) c.run(runId, stage, r.caseId, JSON.stringify(r.metrics));
     db.prepare(
       `INSERT INTO stages (run_id, name, status, artifact, cached, started_at, ended_at) VALUES (?, ?, 'done', ?, ?, ?, ?)
        ON CONFLICT (run_id, name) DO UPDATE SET status = 'done', artifact = excluded.artifact, cached = excluded.cached, ended_at = excluded.ended_at, error = NULL`,
@@ -151,6 +151,7 @@ export function metricSeries(db: DB, runId: string): { stage: string; name: stri
   return db.prepare("SELECT stage, name, step, value FROM metrics WHERE run_id = ? AND step IS NOT NULL ORDER BY name, step").all(runId) as never;
 }
 
+/** A run's per-case metrics in long format (one row per case and metric), from the case_metrics view. */
 export function caseResults(db: DB, runId: string): { stage: string; case_id: string; metric: string; value: number }[] {
-  return db.prepare("SELECT stage, case_id, metric, value FROM case_results WHERE run_id = ? ORDER BY stage, case_id, metric").all(runId) as never;
+  return db.prepare("SELECT stage, case_id, metric, value FROM case_metrics WHERE run_id = ? ORDER BY stage, case_id, metric").all(runId) as never;
 }

@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { ScalpelError } from "../../errors.js";
-import { DDL, SCHEMA_VERSION } from "./ddl.js";
+import { DDL, MIGRATE_1_TO_2, SCHEMA_VERSION, VIEWS } from "./ddl.js";
 
 export type DB = Database.Database;
 
@@ -18,6 +18,11 @@ export interface Store {
   dir: string;
   db: DB;
   artifactsDir: string;
+  /**
+   * Process-wide resources shared by the stages and in-process trials that use this store (a loaded
+   * model, a tokenised corpus), by key; see StageContext.resource. Owned here, not by a module.
+   */
+  resources: Map<string, Promise<unknown>>;
   close(): void;
 }
 
@@ -38,13 +43,19 @@ export function openStore(dir = DEFAULT_STORE_DIR): Store {
   db.exec(DDL);
   const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
   if (!row) db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
-  else if (Number(row.value) > SCHEMA_VERSION) {
+  else if (Number(row.value) === 1) {
+    db.transaction(() => {
+      db.exec(MIGRATE_1_TO_2);
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
+    })();
+  } else if (Number(row.value) > SCHEMA_VERSION) {
     throw new StoreError("STORE_VERSION", `store schema version ${row.value} is newer than this scalpel understands (${SCHEMA_VERSION})`, {
       file: abs,
       fix: "upgrade scalpel or use another --store",
     });
   }
-  return { dir: abs, db, artifactsDir: path.join(abs, "artifacts"), close: () => db.close() };
+  db.exec(VIEWS);
+  return { dir: abs, db, artifactsDir: path.join(abs, "artifacts"), resources: new Map(), close: () => db.close() };
 }
 
 export const nowIso = () => new Date().toISOString();

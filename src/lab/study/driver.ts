@@ -13,7 +13,6 @@ import { isAlive, sweepScratch } from "../artifacts.js";
 import { LocalExecutor, workerLimit } from "../executors/local.js";
 import type { Executor, TaskStatus } from "../executors/types.js";
 import { collectManifest } from "../manifest.js";
-import { deriveSeed } from "../rng.js";
 import type { TrialParams } from "../search/types.js";
 import { SearchExhaustedError } from "../search/grid.js";
 import { putConfig } from "../store/runs.js";
@@ -35,8 +34,10 @@ import {
 import type { Store } from "../store/store.js";
 import "./builtin-search.js";
 import { makeSampler } from "./search-factory.js";
+import { trialSeed } from "./apply-params.js";
 import type { StudySpec } from "./spec.js";
 import { runTrial } from "./trial.js";
+import { runFinal, type FinalOutcome } from "./final.js";
 
 export interface StudyRunOptions {
   /** Run trials through this executor instead of the one the config asks for (tests, SLURM). */
@@ -61,6 +62,8 @@ export interface StudyResult {
   totalSteps: number;
   executor: string;
   workers: number;
+  /** The best configuration's final (held-out) evaluation, for kinds that define one. */
+  final?: FinalOutcome;
 }
 
 /** Create (or reopen) the study described by `exp` and drive it to completion. */
@@ -118,7 +121,7 @@ async function drive(store: Store, study: StudyRow, spec: StudySpec, options: St
       if (e instanceof SearchExhaustedError) return undefined; // a grid smaller than n_trials: the study is complete
       throw e;
     }
-    insertTrial(db, study.id, { number, params, distributions: spec.space, seed: deriveSeed(study.seed, "trial", number), runId: `${study.name}/trial-${number}` });
+    insertTrial(db, study.id, { number, params, distributions: spec.space, seed: trialSeed(study.seed, number, params), runId: `${study.name}/trial-${number}` });
     dispatched++;
     return { number, attempt: 1 };
   };
@@ -140,8 +143,11 @@ async function drive(store: Store, study: StudyRow, spec: StudySpec, options: St
     await driveWithExecutor(store, study, executor, workers, next, report, options.pollIntervalMs ?? 1000);
   }
   await sweepScratch(store.artifactsDir); // workers orphaned by an earlier killed driver have exited by now
-  const result = { ...summarize(store, study), executor: executorName, workers: inline ? 1 : workers };
-  if (result.counts.running === 0 && options.maxDispatch === undefined) setStudyStatus(db, study.id, "done");
+  const finished = summarize(store, study).counts.running === 0 && options.maxDispatch === undefined;
+  // The held-out evaluation of the best configuration, once all trials are in (kinds that define one).
+  const final = finished ? await runFinal(store, study) : undefined;
+  const result = { ...summarize(store, study), executor: executorName, workers: inline ? 1 : workers, ...(final ? { final } : {}) };
+  if (finished) setStudyStatus(db, study.id, "done");
   return result;
 }
 

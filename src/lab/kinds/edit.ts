@@ -1,0 +1,195 @@
+/**
+ * The `edit` experiment kind: knowledge editing evaluated as in ROME/MEMIT/AlphaEdit/EasyEdit.
+ *
+ *   cases       read the dataset (CounterFact ROME or MEND format, zsRE, known facts), pick n
+ *   covariance  the method's hyperparameters for the model, and the key covariance C = E[kkᵀ]
+ *               of each edited layer (ROME, MEMIT, AlphaEdit), kept in the stats cache
+ *   edits       the protocol (single / batch / sequential) with per-case metrics, one
+ *               case_results row per case; the sequential stream checkpoints after every
+ *               editor call, so a killed run resumes after its last finished edit
+ *   summary     mean of every metric over the cases (ROME's S as `score`), and the times
+ *
+ * The library function is edit/experiment.ts runEditExperiment; `scalpel edit-eval` runs the same.
+ */
+import path from "node:path";
+import { existsSync } from "node:fs";
+import { ConfigError } from "../../errors.js";
+import { BUILTIN_DATA, BUILTIN_DATA_DIR } from "../../data/builtin-node.js";
+import { EDIT_FORMATS, loadEditCases } from "../../data/editing/load.js";
+import { caseRow, resolveHparams, runEditExperiment, selectCases } from "../../edit/experiment.js";
+import { hparamKeyKinds, type HparamKind } from "../../edit/hparams-yaml.js";
+import { keyCovariance } from "../../edit/mom2.js";
+import type { StreamProgress } from "../../edit/protocol.js";
+import { EDITOR_NAMES } from "../../edit/registry.js";
+import type { EditCase } from "../../edit/types.js";
+import type { WeightPatch } from "../../model/patch.js";
+import { loadPatch, savePatch } from "../../model/patch-file.js";
+import { s, type Infer, type Schema } from "../schema/schema.js";
+import { fingerprint, modelDir, modelField, stageModel } from "./model-input.js";
+import type { ExperimentKind, StageContext } from "./types.js";
+
+const hparamSchemas: Record<HparamKind, () => Schema<unknown>> = {
+  number: () => s.number(),
+  int: () => s.int(),
+  bool: () => s.boolean(),
+  string: () => s.string(),
+  "int[]": () => s.array(s.int(), { minItems: 1 }),
+  "string[]": () => s.array(s.string()),
+  pairs: () => s.array(s.array(s.int({ min: 0 }), { minItems: 2, maxItems: 2 })),
+  numberOrFalse: () => s.scalar(),
+  objective: () => s.enum(["prompt_last", "target_new"] as const),
+  keyMode: () => s.enum(["rome", "r-rome"] as const),
+};
+
+/** Every key some editor accepts (EasyEdit's names), each optional: the chosen method checks its own at run time. */
+const hparamsSchema = s.object(Object.fromEntries(Object.entries(hparamKeyKinds()).map(([k, kind]) => [k, s.nullable(hparamSchemas[kind]())])));
+
+export const editSchema = s.object({
+  model: modelField,
+  data: s.nullable(s.string()).describeAs("edit dataset file: CounterFact (ROME or MEND format), zsRE or known facts; null = the built-in model's counterfact.json"),
+  format: s.nullable(s.enum(EDIT_FORMATS)).describeAs("dataset format; null = recognised from the records"),
+  n: s.nullable(s.int({ min: 1 })).describeAs("first n cases (after distinct_subjects); null = all"),
+  distinct_subjects: s.boolean().default(false).describeAs("keep the first case of each subject (batches where one subject is edited twice conflict)"),
+  method: s.enum(EDITOR_NAMES).default("rome").describeAs("editing method: ft, ft-l, ft-m, rome, r-rome, memit, alphaedit"),
+  hparams: hparamsSchema.default({}).describeAs("overrides of the method's defaults for this model, EasyEdit key names (layers, v_num_grad_steps, mom2_n_samples …)"),
+  mode: s.enum(["single", "batch", "sequential"] as const).default("single").describeAs("single: each edit alone; batch: batch_size edits at once; sequential: edits one after another, composed"),
+  batch_size: s.nullable(s.int({ min: 1 })).describeAs("edits per editor call (batch: default all n; sequential: default 1)"),
+  evaluate: s.nullable(s.enum(["after-edit", "after-all"] as const)).describeAs("sequential only: evaluate each case right after its edit, or all after the last edit (default)"),
+  generation: s.boolean().default(false).describeAs("also sample from generation prompts: ROME's fluency and reference score (slower)"),
+  stats_dir: s.string().default(".scalpel/edit-cache").describeAs("where covariance statistics are cached (shared with scalpel edit-eval)"),
+});
+
+export type EditConfig = Infer<typeof editSchema>;
+
+const dataFile = (c: EditConfig) => c.data ?? path.join(BUILTIN_DATA_DIR, BUILTIN_DATA.counterfact);
+const overrides = (c: EditConfig) => Object.fromEntries(Object.entries(c.hparams).filter(([, v]) => v !== null));
+
+interface EditsOutput {
+  method: string;
+  mode: string;
+  batch_size: number;
+  evaluated_at: string;
+  summary: unknown;
+  seconds: { edit: number; eval: number; total: number };
+  warnings: string[];
+  /** Edits restored from the stream's checkpoint rather than recomputed (0 on an uninterrupted run). */
+  resumed_edits: number;
+  patch: string | null;
+}
+
+/** The sequential stream's checkpoint in the stage's checkpoint folder: one patch file per editor call, the rest as JSON. */
+function streamCheckpoint(ctx: StageContext<unknown>, onResume: (edits: number) => void) {
+  const stepFile = (i: number) => path.join(ctx.checkpoint.dir, `step-${i}.safetensors`);
+  type Saved = Omit<StreamProgress, "patches"> & { steps: number };
+  return {
+    async load(): Promise<StreamProgress | undefined> {
+      const saved = await ctx.checkpoint.read<Saved>();
+      if (!saved) return undefined;
+      const patches: WeightPatch[] = [];
+      for (let i = 0; i < saved.steps; i++) patches.push((await loadPatch(stepFile(i))) as WeightPatch);
+      onResume(saved.applied);
+      const { steps: _steps, ...rest } = saved;
+      return { ...rest, patches };
+    },
+    async save(p: StreamProgress): Promise<void> {
+      // Patch files first (each written once, atomically), then the state that names them.
+      for (let i = 0; i < p.patches.length; i++) if (!existsSync(stepFile(i))) await savePatch(stepFile(i), p.patches[i]!);
+      const { patches, ...rest } = p;
+      await ctx.checkpoint.write({ ...rest, steps: patches.length });
+    },
+  };
+}
+
+export const editKind: ExperimentKind<EditConfig> = {
+  name: "edit",
+  version: "1",
+  description: "Knowledge editing (FT, ROME, MEMIT, AlphaEdit) on CounterFact / zsRE: single, batch or sequential; per-case metrics.",
+  schema: editSchema,
+  objective: { metric: "score", direction: "maximize" },
+  stages: [
+    {
+      name: "cases",
+      after: [],
+      uses: (c) => ({ data: fingerprint(dataFile(c)), format: c.format, n: c.n, distinct_subjects: c.distinct_subjects }),
+      run: async ({ config: c }) => {
+        const file = dataFile(c);
+        const loaded = await loadEditCases(file, { format: c.format ?? undefined, limit: c.distinct_subjects ? undefined : c.n ?? undefined });
+        return { file, cases: selectCases(loaded, { n: c.n ?? undefined, distinctSubjects: c.distinct_subjects }) };
+      },
+    },
+    {
+      name: "covariance",
+      after: [],
+      uses: (c) => ({ model: fingerprint(modelDir(c.model)), method: c.method, hparams: overrides(c), stats_dir: c.stats_dir }),
+      run: async (ctx) => {
+        const c = ctx.config;
+        const model = await stageModel(ctx, c.model);
+        const hp = resolveHparams(c.method, model, overrides(c), "config.hparams");
+        const layers = c.method === "rome" || c.method === "r-rome" ? (hp.mom2Adjustment ? [hp.layer as number] : []) : c.method === "memit" || c.method === "alphaedit" ? (hp.layers as number[]) : [];
+        for (const [i, layer] of layers.entries()) {
+          ctx.progress(i, layers.length);
+          await keyCovariance(model, layer, hp as never, { cacheDir: c.stats_dir });
+        }
+        return { hparams: hp, layers };
+      },
+    },
+    {
+      name: "edits",
+      after: ["cases", "covariance"],
+      // Context templates and generation metrics sample with the run seed.
+      seeded: true,
+      uses: (c) => ({ mode: c.mode, batch_size: c.batch_size, evaluate: c.evaluate, generation: c.generation }),
+      run: async (ctx): Promise<EditsOutput> => {
+        const c = ctx.config;
+        if (c.evaluate !== null && c.mode !== "sequential") {
+          throw new ConfigError("EDIT_EVALUATE", "config.evaluate applies to mode: sequential only (single and batch evaluate right after each edit)", { field: "config.evaluate" });
+        }
+        const { cases } = ctx.inputs.cases as { cases: EditCase[] };
+        const model = await stageModel(ctx, c.model);
+        let resumed = 0;
+        const result = await runEditExperiment(model, cases, {
+          method: c.method,
+          hparams: overrides(c),
+          hparamsSource: "config.hparams",
+          mode: c.mode,
+          batchSize: c.batch_size ?? undefined,
+          evaluate: c.evaluate ?? undefined,
+          generation: c.generation,
+          seed: ctx.seed,
+          context: { cacheDir: c.stats_dir },
+          checkpoint: c.mode === "sequential" ? streamCheckpoint(ctx, (n) => (resumed = n)) : undefined,
+          onResult: (_r, done, total) => ctx.progress(done, total),
+        });
+        for (const r of result.cases) ctx.caseResult(r.id, caseRow(r));
+        if (result.patch) await savePatch(path.join(ctx.dir, "patch.safetensors"), result.patch);
+        return {
+          method: result.method,
+          mode: result.mode,
+          batch_size: result.batchSize,
+          evaluated_at: result.evaluatedAt,
+          summary: result.summary,
+          seconds: result.seconds,
+          warnings: result.warnings,
+          resumed_edits: resumed,
+          patch: result.patch ? "patch.safetensors" : null,
+        };
+      },
+    },
+    {
+      name: "summary",
+      after: ["edits"],
+      uses: () => ({}),
+      run: (ctx) => {
+        const edits = ctx.inputs.edits as EditsOutput;
+        const summary = edits.summary as { pre: Record<string, { mean: number }>; post: Record<string, { mean: number }> };
+        const out: Record<string, number> = {};
+        for (const [k, v] of Object.entries(summary.post)) if (Number.isFinite(v.mean)) out[k] = v.mean;
+        for (const [k, v] of Object.entries(summary.pre)) if (Number.isFinite(v.mean)) out[`pre.${k}`] = v.mean;
+        out.edit_seconds = edits.seconds.edit;
+        out.eval_seconds = edits.seconds.eval;
+        for (const [k, v] of Object.entries(out)) ctx.metric(k, v);
+        return out;
+      },
+    },
+  ],
+};
