@@ -13,6 +13,9 @@ import { alphaEditDefaults, ftDefaults, memitDefaults, romeDefaults } from "./hp
 
 export type EditorName = "ft" | "ft-l" | "ft-m" | "rome" | "r-rome" | "memit" | "alphaedit";
 
+/** The editing methods by name (registry.ts makes each one). */
+export const EDITOR_NAMES: readonly EditorName[] = ["ft", "ft-l", "ft-m", "rome", "r-rome", "memit", "alphaedit"];
+
 export type HparamKind = Kind;
 type Kind = "number" | "int" | "bool" | "string" | "int[]" | "string[]" | "pairs" | "numberOrFalse" | "objective" | "keyMode";
 

@@ -9,12 +9,12 @@ import { didYouMean } from "../util/closest.js";
 import { alphaEdit, AlphaEditState } from "./alphaedit.js";
 import { ftEdit } from "./ft.js";
 import { alphaEditDefaults, ftDefaults, memitDefaults, romeDefaults, type AlphaEditHparams, type FtHparams, type MemitHparams, type RomeHparams } from "./hparams.js";
-import type { EditorName } from "./hparams-yaml.js";
+import { EDITOR_NAMES, type EditorName } from "./hparams-yaml.js";
 import { memitEdit } from "./memit.js";
 import { romeEdit } from "./rome.js";
 import type { Editor } from "./types.js";
 
-export const EDITOR_NAMES: readonly EditorName[] = ["ft", "ft-l", "ft-m", "rome", "r-rome", "memit", "alphaedit"];
+export { EDITOR_NAMES };
 
 export interface AlphaEditEditor extends Editor<AlphaEditHparams> {
   /** Forget the keys of earlier edits (start a new sequential run). */

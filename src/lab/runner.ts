@@ -5,7 +5,7 @@
  * recomputed, and nothing is duplicated because a stage's rows are replaced in one transaction.
  */
 import { promises as fs } from "node:fs";
-import { artifactKey, checkpointDir, describeArtifact, readArtifact, readCheckpoint, scratchDir, sealArtifact, writeCheckpoint, type ArtifactPayload } from "./artifacts.js";
+import { artifactDir, artifactKey, checkpointDir, describeArtifact, readArtifact, readCheckpoint, scratchDir, sealArtifact, writeCheckpoint, type ArtifactPayload } from "./artifacts.js";
 import { TrialPruned, type ExperimentKind, type StageContext } from "./kinds/types.js";
 import { collectManifest } from "./manifest.js";
 import { deriveSeed } from "./rng.js";
@@ -88,7 +88,7 @@ export async function executeRun(store: Store, spec: RunSpec, hooks: RunHooks = 
       }
       markStageRunning(db, spec.id, stage.name);
       hooks.onStage?.(stage.name, "start");
-      const payload = await computeStage(store, spec, stage.name, key, code, outputs, hooks);
+      const payload = await computeStage(store, spec, stage.name, key, code, outputs, keys, hooks);
       outputs[stage.name] = payload.output;
       done.push({ name: stage.name, artifact: key, cached: false });
       hooks.onStage?.(stage.name, "done");
@@ -111,6 +111,7 @@ async function computeStage(
   key: string,
   code: string,
   outputs: Record<string, unknown>,
+  keys: Record<string, string>,
   hooks: RunHooks,
 ): Promise<ArtifactPayload> {
   const stage = spec.kind.stages.find((st) => st.name === stageName)!;
@@ -121,6 +122,7 @@ async function computeStage(
   const ctx: StageContext<Record<string, unknown>> = {
     config: spec.config,
     inputs: Object.fromEntries(stage.after.map((d) => [d, outputs[d]])),
+    inputDirs: Object.fromEntries(stage.after.map((d) => [d, artifactDir(store.artifactsDir, keys[d]!)])),
     seed: deriveSeed(spec.seed, "stage", stageName),
     dir,
     metric: (name, value, step) => metrics.push({ stage: stageName, name, step: step ?? null, value }),

@@ -58,7 +58,7 @@ for (const b of CAA_BEHAVIOURS) {
     abTask(`caa-${b}`, readCaaAB(path.join(s.dataDir, `caa/test/${b}/test_dataset_ab.json`)), "the behaviour-matching answer") };
 }
 
-export const DEFAULT_TASKS = ["factworld-qa", "factworld-paraphrase", "factworld-arithmetic"];
+export { DEFAULT_TASKS } from "../../eval/task-names.js";
 
 export function builtinTaskNames(): { name: string; summary: string }[] {
   return Object.entries(BUILTIN).map(([name, b]) => ({ name, summary: b.summary }));

@@ -16,14 +16,10 @@ import { existsSync } from "node:fs";
 import { ConfigError } from "../../errors.js";
 import { BUILTIN_DATA, BUILTIN_DATA_DIR } from "../../data/builtin-node.js";
 import { EDIT_FORMATS, loadEditCases } from "../../data/editing/load.js";
-import { caseRow, resolveHparams, runEditExperiment, selectCases } from "../../edit/experiment.js";
-import { hparamKeyKinds, type HparamKind } from "../../edit/hparams-yaml.js";
-import { keyCovariance } from "../../edit/mom2.js";
+import { EDITOR_NAMES, hparamKeyKinds, type HparamKind } from "../../edit/hparams-yaml.js";
 import type { StreamProgress } from "../../edit/protocol.js";
-import { EDITOR_NAMES } from "../../edit/registry.js";
 import type { EditCase } from "../../edit/types.js";
 import type { WeightPatch } from "../../model/patch.js";
-import { loadPatch, savePatch } from "../../model/patch-file.js";
 import { s, type Infer, type Schema } from "../schema/schema.js";
 import { fingerprint, modelDir, modelField, stageModel } from "./model-input.js";
 import type { ExperimentKind, StageContext } from "./types.js";
@@ -46,7 +42,7 @@ const hparamsSchema = s.object(Object.fromEntries(Object.entries(hparamKeyKinds(
 
 export const editSchema = s.object({
   model: modelField,
-  data: s.nullable(s.string()).describeAs("edit dataset file: CounterFact (ROME or MEND format), zsRE or known facts; null = the built-in model's counterfact.json"),
+  data: s.nullable(s.string()).describeAs("edit dataset file: CounterFact (ROME or MEND format), zsRE or known facts; null = the built-in model's export (zsre.json with format zsre, else counterfact.json)"),
   format: s.nullable(s.enum(EDIT_FORMATS)).describeAs("dataset format; null = recognised from the records"),
   n: s.nullable(s.int({ min: 1 })).describeAs("first n cases (after distinct_subjects); null = all"),
   distinct_subjects: s.boolean().default(false).describeAs("keep the first case of each subject (batches where one subject is edited twice conflict)"),
@@ -61,7 +57,8 @@ export const editSchema = s.object({
 
 export type EditConfig = Infer<typeof editSchema>;
 
-const dataFile = (c: EditConfig) => c.data ?? path.join(BUILTIN_DATA_DIR, BUILTIN_DATA.counterfact);
+/** The dataset file; with none given, the built-in model's export of the format (zsRE, else CounterFact). */
+const dataFile = (c: EditConfig) => c.data ?? path.join(BUILTIN_DATA_DIR, c.format === "zsre" ? BUILTIN_DATA.zsre : BUILTIN_DATA.counterfact);
 const overrides = (c: EditConfig) => Object.fromEntries(Object.entries(c.hparams).filter(([, v]) => v !== null));
 
 interface EditsOutput {
@@ -78,6 +75,10 @@ interface EditsOutput {
 }
 
 /** The sequential stream's checkpoint in the stage's checkpoint folder: one patch file per editor call, the rest as JSON. */
+// The method code loads when a stage runs (model-input.ts says why).
+const experiment = () => import("../../edit/experiment.js");
+const patchFiles = () => import("../../model/patch-file.js");
+
 function streamCheckpoint(ctx: StageContext<unknown>, onResume: (edits: number) => void) {
   const stepFile = (i: number) => path.join(ctx.checkpoint.dir, `step-${i}.safetensors`);
   type Saved = Omit<StreamProgress, "patches"> & { steps: number };
@@ -85,6 +86,7 @@ function streamCheckpoint(ctx: StageContext<unknown>, onResume: (edits: number) 
     async load(): Promise<StreamProgress | undefined> {
       const saved = await ctx.checkpoint.read<Saved>();
       if (!saved) return undefined;
+      const { loadPatch } = await patchFiles();
       const patches: WeightPatch[] = [];
       for (let i = 0; i < saved.steps; i++) patches.push((await loadPatch(stepFile(i))) as WeightPatch);
       onResume(saved.applied);
@@ -93,6 +95,7 @@ function streamCheckpoint(ctx: StageContext<unknown>, onResume: (edits: number) 
     },
     async save(p: StreamProgress): Promise<void> {
       // Patch files first (each written once, atomically), then the state that names them.
+      const { savePatch } = await patchFiles();
       for (let i = 0; i < p.patches.length; i++) if (!existsSync(stepFile(i))) await savePatch(stepFile(i), p.patches[i]!);
       const { patches, ...rest } = p;
       await ctx.checkpoint.write({ ...rest, steps: patches.length });
@@ -113,6 +116,7 @@ export const editKind: ExperimentKind<EditConfig> = {
       uses: (c) => ({ data: fingerprint(dataFile(c)), format: c.format, n: c.n, distinct_subjects: c.distinct_subjects }),
       run: async ({ config: c }) => {
         const file = dataFile(c);
+        const { selectCases } = await experiment();
         const loaded = await loadEditCases(file, { format: c.format ?? undefined, limit: c.distinct_subjects ? undefined : c.n ?? undefined });
         return { file, cases: selectCases(loaded, { n: c.n ?? undefined, distinctSubjects: c.distinct_subjects }) };
       },
@@ -124,6 +128,7 @@ export const editKind: ExperimentKind<EditConfig> = {
       run: async (ctx) => {
         const c = ctx.config;
         const model = await stageModel(ctx, c.model);
+        const [{ resolveHparams }, { keyCovariance }] = await Promise.all([experiment(), import("../../edit/mom2.js")]);
         const hp = resolveHparams(c.method, model, overrides(c), "config.hparams");
         const layers = c.method === "rome" || c.method === "r-rome" ? (hp.mom2Adjustment ? [hp.layer as number] : []) : c.method === "memit" || c.method === "alphaedit" ? (hp.layers as number[]) : [];
         for (const [i, layer] of layers.entries()) {
@@ -146,6 +151,7 @@ export const editKind: ExperimentKind<EditConfig> = {
         }
         const { cases } = ctx.inputs.cases as { cases: EditCase[] };
         const model = await stageModel(ctx, c.model);
+        const { runEditExperiment, caseRow } = await experiment();
         let resumed = 0;
         const result = await runEditExperiment(model, cases, {
           method: c.method,
@@ -161,7 +167,7 @@ export const editKind: ExperimentKind<EditConfig> = {
           onResult: (_r, done, total) => ctx.progress(done, total),
         });
         for (const r of result.cases) ctx.caseResult(r.id, caseRow(r));
-        if (result.patch) await savePatch(path.join(ctx.dir, "patch.safetensors"), result.patch);
+        if (result.patch) await (await patchFiles()).savePatch(path.join(ctx.dir, "patch.safetensors"), result.patch);
         return {
           method: result.method,
           mode: result.mode,

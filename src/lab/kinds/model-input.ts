@@ -3,14 +3,15 @@
  * checkpoint folder, or the built-in model when null), a fingerprint of the files a stage reads
  * (so a changed checkpoint or dataset invalidates its artifacts, though the path is the same), and
  * the loaded model as a process-wide resource, loaded once for all stages and in-process trials.
+ *
+ * Kind modules import only what their schemas need; their stages import the method code when they
+ * run (dynamic imports), so validating a config (`scalpel check`) stays well under a second.
  */
 import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { ConfigError } from "../../errors.js";
 import { BUILTIN_MODEL_DIR } from "../../data/builtin-node.js";
-import { loadModel } from "../../model/load.js";
 import type { Model } from "../../model/types.js";
-import { initEngine } from "../../tensor/engine.js";
 import { s } from "../schema/schema.js";
 import type { StageContext } from "./types.js";
 
@@ -46,6 +47,8 @@ export async function stageModel(ctx: StageContext<unknown>, model: string | nul
     throw new ConfigError("MODEL_NOT_FOUND", `no checkpoint at ${dir} (config.json missing)`, { field: "config.model", fix: "give a Hugging Face checkpoint folder, or null for the built-in model" });
   }
   return ctx.resource(`model:${dir}`, async () => {
+    // Loaded here, not at import: `scalpel check` reads the kinds' schemas without the engine.
+    const [{ initEngine }, { loadModel }] = await Promise.all([import("../../tensor/engine.js"), import("../../model/load.js")]);
     await initEngine();
     return loadModel(dir);
   });

@@ -4,6 +4,7 @@ import { closest } from "../../util/closest.js";
 import type { ExperimentKind } from "./types.js";
 import { optimizeFunction } from "./optimize-function.js";
 import { editKind } from "./edit.js";
+import { evalKind } from "./eval.js";
 
 const kinds = new Map<string, ExperimentKind>();
 
@@ -30,3 +31,4 @@ export function getKind(name: string, file?: string): ExperimentKind {
 
 registerKind(optimizeFunction);
 registerKind(editKind);
+registerKind(evalKind);

@@ -11,6 +11,8 @@ export interface StageContext<C> {
   config: C;
   /** Outputs of the stages listed in `after`, by stage name. */
   inputs: Record<string, unknown>;
+  /** The artifact folders of those stages (files they wrote into their `dir`), by stage name. */
+  inputDirs: Record<string, string>;
   /** Seed for this stage, derived from the run seed and the stage name. */
   seed: number;
   /** A folder inside the artifact being written, for files too big for the JSON output. */

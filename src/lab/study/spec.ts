@@ -51,6 +51,9 @@ export const studySchema = s.object({
   space: s.record(distribution).describeAs("parameters to search: config field (dotted path) → distribution"),
 });
 
+const sweepMetric = s.nullable(s.string()).describeAs("summary metric the sweep ranks runs by (default: the kind's objective)");
+const sweepDirection = s.nullable(s.enum(["minimize", "maximize"] as const));
+
 export const sweepSchema = s.tagged({
   grid: s.object({
     values: s.record(s.array(s.scalar(), { minItems: 1 })).describeAs("config field (dotted path) → list of values; every combination runs"),
@@ -59,6 +62,8 @@ export const sweepSchema = s.tagged({
     memory_per_worker_mb: memoryField,
     slurm: slurmField,
     name: s.nullable(s.string()),
+    metric: sweepMetric,
+    direction: sweepDirection,
   }),
   random: s.object({
     space: s.record(distribution),
@@ -68,6 +73,8 @@ export const sweepSchema = s.tagged({
     memory_per_worker_mb: memoryField,
     slurm: slurmField,
     name: s.nullable(s.string()),
+    metric: sweepMetric,
+    direction: sweepDirection,
   }),
 });
 
@@ -103,8 +110,8 @@ export function toDistribution(d: Infer<typeof distribution>): Distribution {
 export function sweepToStudy(sweep: SweepBlock, defaults: { name: string; metric: string; direction: Direction }): StudySpec {
   const common = {
     name: sweep.name ?? defaults.name,
-    metric: defaults.metric,
-    direction: defaults.direction,
+    metric: sweep.metric ?? defaults.metric,
+    direction: sweep.direction ?? defaults.direction,
     parallel: sweep.parallel,
     executor: sweep.executor,
     memoryPerWorkerMb: sweep.memory_per_worker_mb,
