@@ -18,6 +18,7 @@ import { BUILTIN_DATA, BUILTIN_DATA_DIR } from "../../data/builtin-node.js";
 import { EDIT_FORMATS, loadEditCases } from "../../data/editing/load.js";
 import { EDITOR_NAMES, hparamKeyKinds, type HparamKind } from "../../edit/hparams-yaml.js";
 import type { StreamProgress } from "../../edit/protocol.js";
+import { METRICS } from "../../eval/editing/metrics.js";
 import type { EditCase } from "../../edit/types.js";
 import type { WeightPatch } from "../../model/patch.js";
 import { s, type Infer, type Schema } from "../schema/schema.js";
@@ -109,6 +110,10 @@ export const editKind: ExperimentKind<EditConfig> = {
   description: "Knowledge editing (FT, ROME, MEMIT, AlphaEdit) on CounterFact / zsRE: single, batch or sequential; per-case metrics.",
   schema: editSchema,
   objective: { metric: "score", direction: "maximize" },
+  metrics: {
+    ...Object.fromEntries(Object.entries(METRICS).map(([k, m]) => [k, { definition: m.def, version: m.version }])),
+    score: { definition: "ROME S: harmonic mean of the efficacy, paraphrase and neighbourhood scores (case means)", version: 1 },
+  },
   stages: [
     {
       name: "cases",

@@ -68,6 +68,11 @@ export interface ExperimentKind<C = any> {
    * `<study>/final` and shown in the report. Kinds without held-out data leave it out.
    */
   final?: { description: string; config(best: C): C };
+  /**
+   * What the kind's metrics mean, by name (a per-case metric, or a summary metric of the same
+   * name): shown beside the numbers in reports, so a number never travels without its definition.
+   */
+  metrics?: Record<string, { definition: string; version: number | string }>;
 }
 
 /** Thrown from `report()` when the pruner stops a trial. */

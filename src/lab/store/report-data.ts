@@ -11,6 +11,7 @@ import { storedFinal } from "../study/final.js";
 import type { TrialParams } from "../search/types.js";
 import { canonicalJson } from "../hash.js";
 import { suggest } from "../suggest.js";
+import { getKind } from "../kinds/registry.js";
 import { caseResults, getConfig, getRun, listRuns, metricSeries, summaryMetrics } from "./runs.js";
 import { getStudy, listStudies, listTrials, loadFrozenTrials, studySpec, trialParams, type StudyRow } from "./studies.js";
 import type { Store } from "./store.js";
@@ -34,14 +35,20 @@ function toReportManifest(m: Manifest, extra: Record<string, string | number | b
 
 export function runReportData(store: Store, runId: string): ReportData {
   const run = getRun(store.db, runId)!;
-  const metrics: MetricSummary[] = Object.entries(summaryMetrics(store.db, runId)).map(([name, value]) => ({ name, mean: value, n: 1 }));
+  const metrics: MetricSummary[] = Object.entries(summaryMetrics(store.db, runId)).map(([name, value]) => {
+    const def = definitionOf(run.kind, name);
+    return { name, mean: value, n: 1, ...(def ? { definition: def.definition, version: def.version } : {}) };
+  });
   // Per-case results: one summary (mean, std, CI) per stage and metric over the cases.
   const byMetric = new Map<string, number[]>();
   for (const c of caseResults(store.db, runId)) {
     const key = `${c.stage}/${c.metric}`;
     byMetric.set(key, [...(byMetric.get(key) ?? []), c.value]);
   }
-  for (const [key, values] of byMetric) metrics.push(summarizeMetric(`${key} (per case)`, values, { definition: `mean over ${values.length} cases` }));
+  for (const [key, values] of byMetric) {
+    const def = definitionOf(run.kind, key.slice(key.indexOf("/") + 1));
+    metrics.push(summarizeMetric(`${key} (per case)`, values, { definition: `mean over ${values.length} cases${def ? `; ${def.definition}` : ""}`, version: def?.version }));
+  }
   const caseDistributions = [...byMetric].map(([key, values]) => {
     const [stage, metric] = [key.slice(0, key.indexOf("/")), key.slice(key.indexOf("/") + 1)];
     return { metric, group: stage, values };
@@ -56,6 +63,19 @@ export function runReportData(store: Store, runId: string): ReportData {
     series,
     caseDistributions,
   };
+}
+
+/** A metric's definition and version as its kind declares them (a `pre.` prefix names the unedited model's value). */
+function definitionOf(kindName: string, metric: string): { definition: string; version: string } | undefined {
+  let kind;
+  try {
+    kind = getKind(kindName);
+  } catch {
+    return undefined; // a store written by a kind this build does not have
+  }
+  const pre = metric.startsWith("pre.");
+  const d = kind.metrics?.[pre ? metric.slice(4) : metric];
+  return d && { definition: pre ? `unedited model: ${d.definition}` : d.definition, version: String(d.version) };
 }
 
 /** A configuration's label: its parameters without the replicate seed, e.g. "method=rome". */
@@ -93,7 +113,10 @@ function configurations(store: Store, study: StudyRow): { configurations: Report
         dist.set(k, d);
       }
     }
-    const metrics = [...byMetric].map(([name, values]) => summarizeMetric(name, values, { ci: "t", group: label, definition: `over ${values.length} run${values.length > 1 ? "s" : ""}` }));
+    const metrics = [...byMetric].map(([name, values]) => {
+      const def = definitionOf(study.kind, name);
+      return summarizeMetric(name, values, { ci: "t", group: label, definition: `over ${values.length} run${values.length > 1 ? "s" : ""}${def ? `; ${def.definition}` : ""}`, version: def?.version });
+    });
     out.push({ params, n: runs.length, metrics });
   }
   return { configurations: out, caseDistributions: [...dist.values()] };
