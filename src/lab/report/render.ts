@@ -72,12 +72,14 @@ async function renderFigures(
   const figs: Figure[] = [];
   if (data.kind === "study" && trials.some((t) => t.value !== undefined)) {
     figs.push({ title: "Study history", svg: await renderSvg(historySpec(trials, direction, objective)) });
-    const params = [...new Set(trials.flatMap((t) => Object.keys(t.params)))].sort();
+    // The objective against each searched parameter; a replicate seed is no parameter of interest.
+    const params = [...new Set(trials.flatMap((t) => Object.keys(t.params)))].filter((p) => p !== "seed").sort();
     for (const p of params) figs.push({ title: `${objective} vs ${p}`, svg: await renderSvg(paramSpec(trials, p, objective)) });
   }
-  for (const fig of await configurationFigures(data.configurations ?? [], objective)) figs.push(fig);
+  for (const fig of await configurationFigures(data.configurations ?? [], ranked(data.metricOrder ?? [], [objective]))) figs.push(fig);
   // Per-case distributions, one figure per metric (at most eight), a box per group.
-  for (const metric of [...new Set((data.caseDistributions ?? []).map((d) => d.metric))].slice(0, 8)) {
+  const caseMetrics = [...new Set((data.caseDistributions ?? []).map((d) => d.metric))];
+  for (const metric of ranked(caseMetrics.filter((m) => data.metricOrder?.includes(m) ?? true), data.metricOrder).filter((m) => caseMetrics.includes(m)).slice(0, 8)) {
     const groups = data.caseDistributions!.filter((d) => d.metric === metric);
     figs.push({ title: `${metric} per case`, svg: await renderSvg(caseDistributionSpec(groups, metric)) });
   }
@@ -95,11 +97,11 @@ async function renderFigures(
  * Metric vs each swept parameter, mean with ± std error bars over the replicates of each
  * configuration: the objective first, then the other summary metrics (at most six in all).
  */
-async function configurationFigures(configs: readonly ReportConfiguration[], objective: string): Promise<Figure[]> {
+async function configurationFigures(configs: readonly ReportConfiguration[], preferred: readonly string[]): Promise<Figure[]> {
   if (!configs.some((c) => c.n > 1)) return [];
   const params = [...new Set(configs.flatMap((c) => Object.keys(c.params)))].sort();
   const names = [...new Set(configs.flatMap((c) => c.metrics.map((m) => m.name)))];
-  const metrics = [objective, ...names.filter((n) => n !== objective)].filter((n) => names.includes(n)).slice(0, 6);
+  const metrics = ranked(names, preferred).filter((n) => names.includes(n)).slice(0, 6);
   const figs: Figure[] = [];
   for (const param of params) {
     for (const metric of metrics) {
@@ -114,6 +116,11 @@ async function configurationFigures(configs: readonly ReportConfiguration[], obj
     }
   }
   return figs;
+}
+
+/** `names` with the `preferred` ones first, in that order (those not among `names` dropped later by the caller). */
+function ranked(names: readonly string[], preferred: readonly string[] = []): string[] {
+  return [...new Set([...preferred, ...names])];
 }
 
 function finalTable(f: ReportFinal): Table {

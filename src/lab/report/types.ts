@@ -112,4 +112,6 @@ export interface ReportData {
   caseDistributions?: CaseDistribution[];
   /** Study reports: the best configuration's final evaluation. */
   final?: ReportFinal;
+  /** The metrics the kind defines, in its order: plotted first (bookkeeping values such as times last). */
+  metricOrder?: string[];
 }

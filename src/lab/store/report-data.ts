@@ -62,7 +62,17 @@ export function runReportData(store: Store, runId: string): ReportData {
     metrics,
     series,
     caseDistributions,
+    metricOrder: metricOrder(run.kind),
   };
+}
+
+function metricOrder(kindName: string): string[] | undefined {
+  try {
+    const m = getKind(kindName).metrics;
+    return m && Object.keys(m);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A metric's definition and version as its kind declares them (a `pre.` prefix names the unedited model's value). */
@@ -161,6 +171,7 @@ export function studyReportData(store: Store, study: StudyRow): ReportData {
     objective: spec.metric,
     ...configurations(store, study),
     ...(final ? { final } : {}),
+    metricOrder: metricOrder(study.kind),
   };
 }
 
