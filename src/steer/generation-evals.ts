@@ -13,6 +13,7 @@
  */
 import { applyRegexFilter, GSM8K_FILTERS, INVALID } from "../eval/extract.js";
 import { generate } from "../model/generate.js";
+import type { SamplingOptions } from "../model/sampling.js";
 import { unpatch } from "../model/patch.js";
 import type { Model } from "../model/types.js";
 import { collectActivations, MemorySink } from "./collect.js";
@@ -74,15 +75,24 @@ export interface ArithmeticResult {
   texts: string[];
 }
 
-/** Greedy generation per question ("Question : {q} Answer :" by default), then answer extraction. */
-export async function arithmeticAccuracy(model: Model, items: readonly ArithmeticItem[], options: { template?: string; maxNewTokens?: number; batchSize?: number } = {}): Promise<ArithmeticResult> {
+/**
+ * Generation per question ("Question : {q} Answer :" by default), then answer extraction. Greedy
+ * unless `sampling` asks for temperature / top-p sampling (seeded: the same seed, the same texts).
+ */
+export async function arithmeticAccuracy(
+  model: Model,
+  items: readonly ArithmeticItem[],
+  options: { template?: string; maxNewTokens?: number; batchSize?: number; sampling?: SamplingOptions & { seed?: number } } = {},
+): Promise<ArithmeticResult> {
   const template = options.template ?? "Question : {question} Answer :";
   const bs = options.batchSize ?? 16;
   const predictions: (number | undefined)[] = [];
   const texts: string[] = [];
   for (let s = 0; s < items.length; s += bs) {
     const batch = items.slice(s, s + bs);
-    const g = await generate(model, batch.map((it) => template.replace("{question}", it.question)), { maxNewTokens: options.maxNewTokens ?? 32, stop: ["Question :"] });
+    // A batch's sampler seed follows from the seed and the batch start, so results do not depend on batching elsewhere.
+    const sampling = options.sampling ? { ...options.sampling, seed: (options.sampling.seed ?? 0) + s } : {};
+    const g = await generate(model, batch.map((it) => template.replace("{question}", it.question)), { maxNewTokens: options.maxNewTokens ?? 32, stop: ["Question :"], ...sampling });
     for (const t of g.texts) {
       texts.push(t);
       predictions.push(extractAnswer(t));

@@ -1,18 +1,19 @@
 /**
  * Choosing where and how hard to steer, without touching the test set:
  * - `abSweep`: the A/B score for every (layer, α) of a grid, on the validation items;
- * - `abSearch`: TPE over (layer, α) with median pruning, from the experiment engine
- *   (lab/search/tpe.ts TPESampler, lab/search/pruner.ts MedianPruner): each trial scores the
- *   validation items in chunks and reports the running mean after each chunk, so a trial that is
- *   already worse than the median of finished trials at that chunk stops early;
+ * - `abSearch`: TPE over (layer, α) with median pruning, the engine's sampler and pruner through
+ *   its in-memory study loop (analysis/search/loop.ts): each trial scores the validation items in
+ *   chunks and reports the running mean after each chunk, so a trial that is already worse than
+ *   the median of finished trials at that chunk stops early (the last chunk is never pruned);
  * - `selectBest`: the best validation cell (highest score towards the behaviour, lowest away);
  * then the caller evaluates the chosen cell once on test.
  * Also the α-sweep table (rows α, columns layers) and a Vega-Lite spec of metric vs α per layer.
  */
 import type { TopLevelSpec } from "vega-lite";
-import { MedianPruner } from "../lab/search/pruner.js";
-import { TPESampler } from "../lab/search/tpe.js";
-import type { Direction, FrozenTrial } from "../lab/search/types.js";
+import { MedianPruner } from "../analysis/search/pruner.js";
+import { TPESampler } from "../analysis/search/tpe.js";
+import { searchInMemory } from "../analysis/search/loop.js";
+import type { Direction } from "../analysis/search/types.js";
 import type { AdditionPositions } from "../model/patch.js";
 import type { Model } from "../model/types.js";
 import type { ABScoringRow } from "./ab-data.js";
@@ -73,38 +74,37 @@ export interface SearchResult {
 /** TPE search over (layer, α) with median pruning on validation chunks. */
 export async function abSearch(model: Model, vectors: Record<number, Float32Array>, layers: readonly number[], rows: readonly ABScoringRow[], options: SearchOptions): Promise<SearchResult> {
   const direction = options.direction ?? "maximize";
-  const sampler = new TPESampler({ seed: options.seed, nStartupTrials: Math.min(8, Math.max(1, Math.floor(options.nTrials / 3))) });
-  const pruner = new MedianPruner({ nStartupTrials: 3 });
   const space = { layer: { kind: "categorical" as const, choices: [...layers] }, alpha: { kind: "float" as const, low: options.alphaLow, high: options.alphaHigh } };
   const nChunks = Math.max(1, Math.min(options.chunks ?? 4, rows.length));
   const chunk = Math.ceil(rows.length / nChunks);
-  const history: FrozenTrial[] = [];
   const out: SearchResult["trials"] = [];
-  for (let number = 0; number < options.nTrials; number++) {
-    const params = sampler.sample(space, history, direction, number);
-    const layer = params.layer as number;
-    const alpha = params.alpha as number;
-    const trial: FrozenTrial = { number, state: "running", params, intermediate: new Map() };
-    history.push(trial);
-    let sum = 0;
-    let seen = 0;
-    for (let step = 0; step < nChunks; step++) {
-      const part = rows.slice(step * chunk, (step + 1) * chunk);
-      if (part.length === 0) break;
-      sum += (await abAt(model, vectors[layer]!, layer, alpha, part, options)) * part.length;
-      seen += part.length;
-      trial.intermediate.set(step, sum / seen);
-      if (step < nChunks - 1 && pruner.shouldPrune(trial, step, history, direction)) {
-        trial.state = "pruned";
-        break;
+  await searchInMemory({
+    sampler: new TPESampler({ seed: options.seed, nStartupTrials: Math.min(8, Math.max(1, Math.floor(options.nTrials / 3))) }),
+    pruner: new MedianPruner({ nStartupTrials: 3 }),
+    space,
+    direction,
+    nTrials: options.nTrials,
+    objective: async ({ params, report }) => {
+      const layer = params.layer as number;
+      const alpha = params.alpha as number;
+      let sum = 0;
+      let seen = 0;
+      for (let step = 0; step < nChunks; step++) {
+        const part = rows.slice(step * chunk, (step + 1) * chunk);
+        if (part.length === 0) break;
+        sum += (await abAt(model, vectors[layer]!, layer, alpha, part, options)) * part.length;
+        seen += part.length;
+        // Only a partial validation score can be pruned; the full one always completes the trial.
+        if (report(step, sum / seen, seen < rows.length)) return sum / seen;
       }
-    }
-    trial.value = sum / seen;
-    if (trial.state === "running") trial.state = "complete";
-    const cell = { layer, alpha, value: trial.value, state: trial.state as "complete" | "pruned", steps: trial.intermediate.size };
-    out.push(cell);
-    options.onCell?.(cell);
-  }
+      return sum / seen;
+    },
+    onTrial: (t) => {
+      const cell = { layer: t.params.layer as number, alpha: t.params.alpha as number, value: t.value!, state: t.state as "complete" | "pruned", steps: t.intermediate.size };
+      out.push(cell);
+      options.onCell?.(cell);
+    },
+  });
   return { trials: out, best: selectBest(out.filter((t) => t.state === "complete"), direction) };
 }
 

@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { MedianPruner, PercentilePruner, isFirstInIntervalStep } from "../../src/lab/search/pruner.js";
-import { TPESampler } from "../../src/lab/search/tpe.js";
-import type { Direction, FrozenTrial, Pruner, SearchSpace } from "../../src/lab/search/types.js";
+import { MedianPruner, PercentilePruner, isFirstInIntervalStep } from "../../src/analysis/search/pruner.js";
+import { TPESampler } from "../../src/analysis/search/tpe.js";
+import type { Direction, FrozenTrial, Pruner, SearchSpace } from "../../src/analysis/search/types.js";
 
 const done = (number: number, curve: number[]): FrozenTrial => ({
   number, state: "complete", params: {}, value: curve[curve.length - 1], intermediate: new Map(curve.map((v, s) => [s, v])),

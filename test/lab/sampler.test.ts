@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RandomSampler, sampleUniform } from "../../src/lab/search/random.js";
-import { GridSampler, SearchExhaustedError, gridValues } from "../../src/lab/search/grid.js";
+import { RandomSampler, sampleUniform } from "../../src/analysis/search/random.js";
+import { GridSampler, SearchExhaustedError, gridValues } from "../../src/analysis/search/grid.js";
 import { Rng } from "../../src/analysis/rng.js";
 import { ConfigError } from "../../src/errors.js";
-import type { FrozenTrial, SearchSpace } from "../../src/lab/search/types.js";
+import type { FrozenTrial, SearchSpace } from "../../src/analysis/search/types.js";
 
 test("RandomSampler respects bounds, steps, log scale and choices, per seed", () => {
   const space: SearchSpace = {

@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { TPESampler, splitTrials, defaultGamma } from "../../src/lab/search/tpe.js";
-import { RandomSampler } from "../../src/lab/search/random.js";
+import { TPESampler, splitTrials, defaultGamma } from "../../src/analysis/search/tpe.js";
+import { RandomSampler } from "../../src/analysis/search/random.js";
 import { median } from "../../src/analysis/descriptive.js";
-import type { Direction, FrozenTrial, Sampler, SearchSpace, TrialParams } from "../../src/lab/search/types.js";
+import type { Direction, FrozenTrial, Sampler, SearchSpace, TrialParams } from "../../src/analysis/search/types.js";
 
 /** Minimal in-memory ask/tell loop: ask the sampler, evaluate, tell (append a complete trial). */
 function optimize(sampler: Sampler, space: SearchSpace, f: (p: TrialParams) => number, nTrials: number, direction: Direction = "minimize"): FrozenTrial[] {

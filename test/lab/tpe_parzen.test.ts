@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ParzenEstimator, defaultWeights, univariateSigmas } from "../../src/lab/search/parzen.js";
-import { logGaussMass, logpdf, ppf } from "../../src/lab/search/truncnorm.js";
+import { ParzenEstimator, defaultWeights, univariateSigmas } from "../../src/analysis/search/parzen.js";
+import { logGaussMass, logpdf, ppf } from "../../src/analysis/search/truncnorm.js";
 import { logNdtr } from "../../src/analysis/special.js";
 import { Rng } from "../../src/analysis/rng.js";
 
@@ -102,7 +102,7 @@ test("log densities equal Optuna 5.0.0's _ParzenEstimator.log_pdf (bandwidths wi
   // consider_magic_clip=True, consider_endpoints=False, weights=default_weights, multivariate=False))
   // .log_pdf(points); Optuna 5 no longer puts the prior mean among the bandwidth neighbours.
   const P5 = { ...P, priorInBandwidth: false };
-  const cases: [string, Record<string, number[]>, Record<string, import("../../src/lab/search/types.js").Distribution>, Record<string, number[]>, number[]][] = [
+  const cases: [string, Record<string, number[]>, Record<string, import("../../src/analysis/search/types.js").Distribution>, Record<string, number[]>, number[]][] = [
     ["continuous", { x: [1, 3] }, { x: { kind: "float", low: 0, high: 10 } }, { x: [0.5, 2.0, 7.5] }, [-1.9138131335697883, -1.8092084978079224, -3.0292271430353797]],
     ["int", { n: [1, 2] }, { n: { kind: "int", low: 0, high: 4 } }, { n: [0, 2, 4] }, [-1.6984505096691487, -1.3295569863900516, -2.2643765947169365]],
     ["log float", { x: [0.01, 0.1, 0.003, 0.5, 0.02] }, { x: { kind: "float", low: 1e-3, high: 1, log: true } }, { x: [0.002, 0.05, 0.9] }, [-2.054881865975779, -1.881194627289063, -2.2960507444029252]],

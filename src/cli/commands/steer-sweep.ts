@@ -18,16 +18,12 @@ import { loadGsm8k } from "../../io/steer-files.js";
 import { renderSvg } from "../../lab/report/charts.js";
 import { savePatch } from "../../model/patch-file.js";
 import type { Model } from "../../model/types.js";
-import { abScoringRow } from "../../steer/ab-data.js";
-import { residHook, steerModel, steeringPatch } from "../../steer/apply.js";
-import { fitProbes } from "../../steer/fit.js";
-import { arithmeticAccuracy, openEndedBehaviour } from "../../steer/generation-evals.js";
-import { splitIndices, take } from "../../steer/splits.js";
-import { abAt, abSearch, abSweep, monotone, selectBest, sweepPlotSpec, sweepTable, type SweepCell } from "../../steer/sweep.js";
+import { runSteerSweep } from "../../steer/experiment.js";
+import { monotone, sweepPlotSpec, sweepTable, type SweepCell } from "../../steer/sweep.js";
 import { builtinDataPath } from "../default-model.js";
 import { parseFlags, type Command } from "../command.js";
 import { modelFromFlag, numberFlag } from "./forward.js";
-import { activationSource, codeInfo, fitVectors, listFlag, loadSteerData, methodFlag, positionsFlag } from "./steer.js";
+import { activationSource, codeInfo, listFlag, loadSteerData, methodFlag, positionsFlag, type SteerMethod } from "./steer.js";
 
 const usage = `scalpel steer-sweep — fit steering vectors per layer, sweep α on validation, evaluate once on test
 
@@ -90,7 +86,7 @@ export const steerSweepCommand: Command = {
       json: { type: "boolean" },
     });
     const cmd = "steer-sweep";
-    const method = methodFlag(cmd, values.method, ["caa", "pca", "mean-diff", "probe"]);
+    const method = methodFlag(cmd, values.method, ["caa", "pca", "mean-diff", "probe"]) as Exclude<SteerMethod, "dac">;
     const positions = positionsFlag(cmd, values.positions);
     const alphas = listFlag(cmd, "alphas", values.alphas) ?? [-2, -1, -0.5, -0.25, 0, 0.25, 0.5, 1, 2];
     const search = values.search ?? "grid";
@@ -117,80 +113,61 @@ export const steerSweepCommand: Command = {
       const layers = listFlag(cmd, "layers", values.layers, { integer: true, min: 0, max: L - 1 }) ?? Array.from({ length: L }, (_, i) => i);
       let passes = 0;
       const source = await activationSource(model, values.cache, (n) => (passes += n));
-      const split = splitIndices(data.caa.generate.length, seed, { train: 1 - valFraction, val: valFraction, test: 0 });
-      const train = take(data.caa.generate, split.train);
-      const val = take(data.caa.generate, split.val);
-      const valRows = val.map((it) => abScoringRow(model.tokenizer, it));
-      const testRows = data.caa.testAB.map((it) => abScoringRow(model.tokenizer, it));
-      log(`${data.caa.behavior}: ${train.length} train / ${val.length} validation pairs (seed ${seed}), ${testRows.length} test items; method ${method}, positions ${positions}`);
-
-      const vectors = await fitVectors(model, data, method, layers, source, seed, train);
+      const code = await codeInfo(model);
+      const r = await runSteerSweep(model, data, {
+        method,
+        layers,
+        alphas,
+        positions,
+        search,
+        trials,
+        valFraction,
+        seed,
+        direction,
+        source,
+        ...(nOpen > 0 ? { openEnded: { n: nOpen, marker: values.marker ?? "Gladly" } } : {}),
+        ...(nGsm > 0 ? { gsm8k: (await loadGsm8k(gsmFile)).slice(0, nGsm) } : {}),
+        probes: !values["no-probes"],
+        info: { config: { behavior: data.caa.behavior, positions, data: data.dataDir }, seed, createdAt: new Date().toISOString(), ...code },
+      });
+      const { split, validation: cells, chosen: best, test, patch } = r;
+      log(`${data.caa.behavior}: ${r.counts.train} train / ${r.counts.val} validation pairs (seed ${seed}), ${r.counts.test} test items; method ${method}, positions ${positions}`);
       log(`fitted ${layers.length} vectors (${passes} forward passes; 0 means the activation cache answered)`);
-
-      let cells: SweepCell[];
-      let searchTrials: unknown;
-      if (search === "grid") {
-        cells = await abSweep(model, vectors, layers, alphas, valRows, { positions, method });
-      } else {
-        const lo = Math.min(...alphas);
-        const hi = Math.max(...alphas);
-        const r = await abSearch(model, vectors, layers, valRows, { nTrials: trials, seed, alphaLow: lo, alphaHigh: hi, direction, positions, method });
-        cells = r.trials.filter((t) => t.state === "complete");
-        searchTrials = r.trials;
-      }
-      const best = selectBest(cells, direction);
       log(`\nA/B score on validation (${search}):\n${search === "grid" ? sweepTable(cells) : cells.map((c) => `layer ${c.layer}, α ${c.alpha.toFixed(3)}: ${c.value.toFixed(4)}`).join("\n")}`);
       if (search === "grid") {
         const mono = layers.map((l) => `layer ${l}: ${monotone(cells, l, true) ? "monotone ↑" : monotone(cells, l, false) ? "monotone ↓" : "not monotone"}`);
         log(`monotonicity in α: ${mono.join("; ")}`);
       }
       log(`chosen on validation: layer ${best.layer}, α ${best.alpha} (score ${best.value.toFixed(4)})`);
-
-      // The single final evaluation on test: the chosen cell, next to the unsteered model.
-      const test = {
-        unsteered: await abAt(model, vectors[best.layer]!, best.layer, 0, testRows, { positions }),
-        steered: await abAt(model, vectors[best.layer]!, best.layer, best.alpha, testRows, { positions }),
-      };
       log(`test A/B score: unsteered ${test.unsteered.toFixed(4)} → steered ${test.steered.toFixed(4)}`);
-      const info = { method, description: `${method} vector for '${data.caa.behavior}' chosen by steer-sweep`, config: { behavior: data.caa.behavior, layer: best.layer, alpha: best.alpha, positions, data: data.dataDir }, seed, createdAt: new Date().toISOString(), ...(await codeInfo(model)) };
-      const patch = steeringPatch({ vectors: { [residHook(best.layer)]: vectors[best.layer]! }, alpha: best.alpha, positions, info });
-      const steered = steerModel(model, patch);
 
       const extra: Record<string, unknown> = {};
-      if (nOpen > 0) {
-        const prompts = data.caa.openEnded.slice(0, nOpen).map((q) => q.question);
-        const judge = { kind: "markers" as const, markers: [values.marker ?? "Gladly"] };
-        const before = await openEndedBehaviour(model, prompts, judge);
-        const after = await openEndedBehaviour(steered, prompts, judge);
-        extra.openEnded = { n: prompts.length, marker: judge.markers[0], unsteered: before.rate, steered: after.rate, examples: prompts.slice(0, 3).map((p, i) => ({ prompt: p, unsteered: before.texts[i], steered: after.texts[i] })) };
-        log(`open-ended behaviour (first word "${judge.markers[0]}") on ${prompts.length} questions: ${before.rate.toFixed(3)} → ${after.rate.toFixed(3)}`);
+      if (r.openEnded) {
+        extra.openEnded = r.openEnded;
+        log(`open-ended behaviour (first word "${r.openEnded.marker}") on ${r.openEnded.n} questions: ${r.openEnded.unsteered.toFixed(3)} → ${r.openEnded.steered.toFixed(3)}`);
       }
-      if (nGsm > 0) {
-        const items = (await loadGsm8k(gsmFile)).slice(0, nGsm);
-        const before = await arithmeticAccuracy(model, items);
-        const after = await arithmeticAccuracy(steered, items);
-        extra.gsm8k = { n: items.length, file: gsmFile, unsteered: before.accuracy, steered: after.accuracy };
-        log(`GSM8K-style accuracy on ${items.length} problems: ${before.accuracy.toFixed(3)} → ${after.accuracy.toFixed(3)}`);
+      if (r.gsm8k) {
+        extra.gsm8k = { ...r.gsm8k, file: gsmFile };
+        log(`GSM8K-style accuracy on ${r.gsm8k.n} problems: ${r.gsm8k.unsteered.toFixed(3)} → ${r.gsm8k.steered.toFixed(3)}`);
       }
       let probes: unknown;
-      if (!values["no-probes"] && data.labelled) {
-        const psplit = splitIndices(data.labelled.length, seed);
-        const reports = await fitProbes(model, data.labelled, layers, psplit, source, `labelled:${data.labelledFile}`);
-        probes = reports.map((r) => ({ layer: r.layer, train: r.train, val: r.val, test: r.test }));
-        const bestProbe = [...reports].sort((a, b) => b.val.accuracy - a.val.accuracy || b.val.auc - a.val.auc)[0]!;
+      if (r.probes) {
+        const { split: psplit, reports, best: bestProbe } = r.probes;
+        probes = reports.map((p) => ({ layer: p.layer, train: p.train, val: p.val, test: p.test }));
         log(`\nprobes (logistic regression at the last prompt token; ${psplit.train.length}/${psplit.val.length}/${psplit.test.length} prompts):`);
         log(`| layer | train acc | val acc | val AUC | test acc | test AUC |\n|---|---|---|---|---|---|`);
-        for (const r of reports) log(`| ${r.layer} | ${r.train.accuracy.toFixed(3)} | ${r.val.accuracy.toFixed(3)} | ${r.val.auc.toFixed(3)} | ${r.test.accuracy.toFixed(3)} | ${r.test.auc.toFixed(3)} |`);
+        for (const p of reports) log(`| ${p.layer} | ${p.train.accuracy.toFixed(3)} | ${p.val.accuracy.toFixed(3)} | ${p.val.auc.toFixed(3)} | ${p.test.accuracy.toFixed(3)} | ${p.test.auc.toFixed(3)} |`);
         log(`best probe layer on validation: ${bestProbe.layer}, test accuracy ${bestProbe.test.accuracy.toFixed(3)}, AUC ${bestProbe.test.auc.toFixed(3)}`);
-        (extra as Record<string, unknown>).bestProbe = { layer: bestProbe.layer, test: bestProbe.test };
+        extra.bestProbe = { layer: bestProbe.layer, test: bestProbe.test };
       }
+      const searchTrials = r.searchTrials;
 
       const files = await writeArtifacts(outDir, model, {
         config: { behavior: data.caa.behavior, data: data.dataDir, method, layers, alphas, positions, search, trials: search === "tpe" ? trials : undefined, valFraction, direction: dirFlag, seed },
         seed,
-        code: info.codeVersion,
-        baseModelHash: info.baseModelHash,
-        splits: { train: split.train, val: split.val, test: `${data.caa.files.testAB} (all ${testRows.length})` },
+        code: code.codeVersion,
+        baseModelHash: code.baseModelHash,
+        splits: { train: split.train, val: split.val, test: `${data.caa.files.testAB} (all ${r.counts.test})` },
         validation: cells,
         searchTrials,
         chosen: best,

@@ -8,25 +8,19 @@ import path from "node:path";
 import { UsageError } from "../../errors.js";
 import { diskSource } from "../../io/activation-cache.js";
 import { loadCAABehavior, loadStyledPrompts, type CAABehaviorData } from "../../io/steer-files.js";
-import { generate } from "../../model/generate.js";
 import { modelHash } from "../../model/hash.js";
 import { loadPatch, savePatch } from "../../model/patch-file.js";
-import { flattenPatch, type AdditionPositions } from "../../model/patch.js";
+import type { AdditionPositions } from "../../model/patch.js";
 import type { Model } from "../../model/types.js";
-import { abScoringRow } from "../../steer/ab-data.js";
-import { abScore } from "../../steer/ab-score.js";
-import { residHook, steerModel, steeringPatch } from "../../steer/apply.js";
-import { dacGenerate } from "../../steer/dac.js";
-import { contrastItems, fitContrastVectors, fitProbes, type ActivationSource, type LabelledPrompt } from "../../steer/fit.js";
-import { splitIndices } from "../../steer/splits.js";
-import { evaluateProbe, probeDirection } from "../../steer/probe.js";
-import { meanDifferenceVector, pickRows } from "../../steer/vectors.js";
+import { residHook } from "../../steer/apply.js";
+import { runSteer, STEER_METHODS, type SteerData as LibrarySteerData, type SteerMethod } from "../../steer/experiment.js";
+import { memorySource, type ActivationSource } from "../../steer/fit.js";
 import { BUILTIN_BEHAVIOR, builtinDataPath } from "../default-model.js";
 import { parseFlags, type Command } from "../command.js";
 import { modelFromFlag, numberFlag } from "./forward.js";
 
-export const METHODS = ["caa", "pca", "mean-diff", "probe", "dac"] as const;
-export type SteerMethod = (typeof METHODS)[number];
+export const METHODS = STEER_METHODS;
+export type { SteerMethod };
 
 export function methodFlag(command: string, value: string | undefined, allowed: readonly string[] = METHODS): SteerMethod {
   const m = value ?? "caa";
@@ -46,11 +40,9 @@ export function listFlag(command: string, flag: string, value: string | undefine
   return value.split(",").map((s) => numberFlag(command, flag, s.trim(), opts)!);
 }
 
-export interface SteerData {
+/** The behaviour's data as read from disk, with where it came from. */
+export interface SteerData extends LibrarySteerData {
   caa: CAABehaviorData;
-  /** Labelled prompts for probes / mean-difference vectors (the fact world's behaviour.json), when available. */
-  labelled?: LabelledPrompt[];
-  labelledFile?: string;
   dataDir: string;
 }
 
@@ -73,38 +65,6 @@ export async function loadSteerData(command: string, flags: { data?: string; beh
 export async function activationSource(model: Model, cacheDir: string | undefined, onPasses?: (n: number) => void): Promise<ActivationSource> {
   const { codeVersion } = await codeInfo(model);
   return diskSource(path.resolve(cacheDir ?? path.join(".scalpel", "activations")), model, { tokenization: { separator: " ", addSpecialTokens: true }, provenance: { codeVersion, argv: process.argv.slice(2) }, onPasses });
-}
-
-/**
- * A steering vector per layer by `method`, fitted on `trainItems` (A/B) or on the labelled prompts'
- * `trainIdx` (mean-diff, probe; with no labelled prompts, the A/B answer-letter activations labelled
- * matching = 1 / not = 0 are used). DAC uses the CAA vector.
- */
-export async function fitVectors(model: Model, data: SteerData, method: SteerMethod, layers: number[], source: ActivationSource, seed: number, trainItems = data.caa.generate): Promise<Record<number, Float32Array>> {
-  if (method === "caa" || method === "pca" || method === "dac") {
-    return fitContrastVectors(model, trainItems, layers, method === "pca" ? "pca" : "caa", source, `${data.caa.behavior}/generate`);
-  }
-  const out: Record<number, Float32Array> = {};
-  if (data.labelled) {
-    const split = splitIndices(data.labelled.length, seed);
-    const reports = await fitProbes(model, data.labelled, layers, split, source, `labelled:${data.labelledFile}`);
-    for (const r of reports) out[r.layer] = method === "probe" ? r.direction : r.meanDifference;
-    return out;
-  }
-  // No labelled prompts: the answer-letter activations of the A/B pairs, labelled by matching.
-  const hooks = layers.map(residHook);
-  const acts = await source(`${data.caa.behavior}/generate`, contrastItems(model, trainItems), hooks);
-  const n = trainItems.length;
-  const labels = [...new Array(n).fill(1), ...new Array(n).fill(0)] as number[];
-  const all = Array.from({ length: 2 * n }, (_, i) => i);
-  for (const [j, l] of layers.entries()) {
-    const m = acts[hooks[j]!]!;
-    if (method === "probe") {
-      const r = evaluateProbe(hooks[j]!, m, labels, { train: all, val: [], test: [] });
-      out[l] = probeDirection(r.probe, m, labels);
-    } else out[l] = meanDifferenceVector(pickRows(m, all.slice(0, n)), pickRows(m, all.slice(n)));
-  }
-  return out;
 }
 
 export async function codeInfo(model: Model): Promise<{ codeVersion: string; baseModelHash: string }> {
@@ -182,40 +142,31 @@ export const steerCommand: Command = {
       const prompts = values.prompt ?? data.caa.openEnded.slice(0, 2).map((q) => q.question);
       if (prompts.length === 0) throw new UsageError("MISSING_PROMPT", "--prompt STR is required (the behaviour has no open-ended questions to default to)", { fix: "run 'scalpel steer --help'" });
 
-      let patch;
-      if (values["load-patch"]) {
-        patch = await loadPatch(values["load-patch"]);
-      } else {
-        const vectors = await fitVectors(model, data, method, [layer], await activationSource(model, values.cache), seed);
-        const info = { method, description: `${method} vector for '${data.caa.behavior}' at ${residHook(layer)}`, config: { behavior: data.caa.behavior, layer, alpha, positions, data: data.dataDir }, seed, createdAt: new Date().toISOString(), ...(await codeInfo(model)) };
-        patch = steeringPatch({ vectors: { [residHook(layer)]: vectors[layer]! }, alpha, positions, info });
-      }
+      const r = await runSteer(model, data, {
+        method,
+        layer,
+        alpha,
+        positions,
+        prompts,
+        maxNewTokens,
+        topP,
+        seed,
+        source: values["load-patch"] ? memorySource(model) : await activationSource(model, values.cache),
+        ...(values["load-patch"] ? { patch: await loadPatch(values["load-patch"]) } : {}),
+        info: { config: { behavior: data.caa.behavior, layer, alpha, positions, data: data.dataDir }, seed, createdAt: new Date().toISOString(), ...(await codeInfo(model)) },
+      });
+      const patch = r.patch;
       if (values["save-patch"]) await savePatch(values["save-patch"], patch);
-      const additions = flattenPatch(patch).flatMap((p) => (p.type === "activations" ? p.additions : []));
-      const norm = additions.length ? Math.hypot(...additions[0]!.vector) : 0;
-
-      const plain = await generate(model, prompts, { maxNewTokens });
-      let steeredTexts: string[];
-      let alphasShown: string[] = [];
-      if (method === "dac" && !values["load-patch"]) {
-        steeredTexts = [];
-        for (const p of prompts) {
-          const r = await dacGenerate(model, p, [{ hook: residHook(layer), vector: additions[0]!.vector, alphaMax: alpha }], { maxNewTokens, topP });
-          steeredTexts.push(r.text);
-          alphasShown.push(r.alphas.map((a) => a[0]!.toFixed(2)).join(" "));
-        }
-      } else {
-        steeredTexts = (await generate(steerModel(model, patch), prompts, { maxNewTokens })).texts;
-      }
-      let ab: { before: number; after: number } | undefined;
-      if (method !== "dac" || values["load-patch"]) {
-        const rows = data.caa.testAB.map((it) => abScoringRow(model.tokenizer, it));
-        ab = { before: (await abScore(model, rows)).score, after: (await abScore(steerModel(model, patch), rows)).score };
-      }
+      const plain = { texts: r.unsteered };
+      const steeredTexts = r.steered;
+      const alphasShown = r.dacAlphas ?? [];
+      const ab = r.ab;
+      const additions = [{ alpha: r.alpha, positions: r.positions }];
+      const norm = r.vectorNorm;
       if (values.json) {
         prompts.forEach((p, i) => console.log(JSON.stringify({ prompt: p, unsteered: plain.texts[i], steered: steeredTexts[i], method, layer, alpha, positions, ...(alphasShown[i] ? { dacAlphas: alphasShown[i] } : {}), ...(ab ? { abScore: ab } : {}) })));
       } else {
-        console.log(`${values["load-patch"] ? `patch ${values["load-patch"]}` : `${method} vector for '${data.caa.behavior}'`} at ${additions.map((a) => a.hook).join(", ") || residHook(layer)}, ‖v‖ = ${norm.toFixed(3)}, α = ${additions[0]?.alpha ?? alpha}, positions ${additions[0]?.positions ?? positions}`);
+        console.log(`${values["load-patch"] ? `patch ${values["load-patch"]}` : `${method} vector for '${data.caa.behavior}'`} at ${r.hooks.join(", ") || residHook(layer)}, ‖v‖ = ${norm.toFixed(3)}, α = ${additions[0]!.alpha}, positions ${additions[0]!.positions}`);
         if (ab) console.log(`A/B score on ${data.caa.testAB.length} test items (p(matching)/(p(A)+p(B))): unsteered ${ab.before.toFixed(4)} → steered ${ab.after.toFixed(4)}`);
         prompts.forEach((p, i) => {
           console.log(`\n--- ${p}`);

@@ -3,7 +3,7 @@
  * a search optimises. Kinds register themselves (kinds/registry.ts); the runner, the store and
  * the CLI know nothing about any particular kind.
  */
-import type { Direction } from "../search/types.js";
+import type { Direction } from "../../analysis/search/types.js";
 import type { ObjectSchema } from "../schema/schema.js";
 
 export interface StageContext<C> {

@@ -6,8 +6,8 @@
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import type { CaseDistribution, ParamImportance, ReportTrial, SeriesPoint } from "./types.js";
-import type { ParamValue } from "../search/types.js";
-import type { Direction } from "../search/types.js";
+import type { ParamValue } from "../../analysis/search/types.js";
+import type { Direction } from "../../analysis/search/types.js";
 
 const WIDTH = 480;
 const HEIGHT = 260;

@@ -3,7 +3,7 @@
  * SQLite; `renderReport` (render.ts) turns it into a self-contained HTML page and a Markdown
  * summary. Plain JSON-able values only (no Maps), so it can also be sent to the web lab.
  */
-import type { Direction, ParamValue, TrialState } from "../search/types.js";
+import type { Direction, ParamValue, TrialState } from "../../analysis/search/types.js";
 
 export interface ReportManifest {
   seed?: number;

@@ -8,7 +8,7 @@ import { summarizeMetric } from "../report/summarize.js";
 import type { CaseDistribution, MetricSummary, ReportConfiguration, ReportData, ReportManifest, ReportTrial, SeriesPoint } from "../report/types.js";
 import { SEED_PARAM } from "../study/apply-params.js";
 import { storedFinal } from "../study/final.js";
-import type { TrialParams } from "../search/types.js";
+import type { TrialParams } from "../../analysis/search/types.js";
 import { canonicalJson } from "../hash.js";
 import { suggest } from "../suggest.js";
 import { getKind } from "../kinds/registry.js";

@@ -12,7 +12,7 @@ import os from "node:os";
 import { ScalpelError } from "../../errors.js";
 import { suggest } from "../suggest.js";
 import type { Manifest } from "../manifest.js";
-import type { Distribution, FrozenTrial, ParamValue, TrialParams, TrialState } from "../search/types.js";
+import type { Distribution, FrozenTrial, ParamValue, TrialParams, TrialState } from "../../analysis/search/types.js";
 import type { StudySpec } from "../study/spec.js";
 import { nowIso, type DB } from "./store.js";
 

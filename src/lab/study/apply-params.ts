@@ -4,7 +4,7 @@
  * `seed: [0, 1, 2]` runs replicates of one config).
  */
 import { deriveSeed } from "../rng.js";
-import type { TrialParams } from "../search/types.js";
+import type { TrialParams } from "../../analysis/search/types.js";
 
 /** The parameter name that sets a trial's run seed rather than a config field. */
 export const SEED_PARAM = "seed";

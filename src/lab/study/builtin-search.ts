@@ -1,8 +1,8 @@
 /** Registers scalpel's samplers and pruners under the names configs use (options in snake_case as in configs). */
-import { GridSampler } from "../search/grid.js";
-import { MedianPruner } from "../search/pruner.js";
-import { RandomSampler } from "../search/random.js";
-import { TPESampler } from "../search/tpe.js";
+import { GridSampler } from "../../analysis/search/grid.js";
+import { MedianPruner } from "../../analysis/search/pruner.js";
+import { RandomSampler } from "../../analysis/search/random.js";
+import { TPESampler } from "../../analysis/search/tpe.js";
 import { registerPruner, registerSampler } from "./search-factory.js";
 
 const int = (v: unknown) => (typeof v === "number" ? v : undefined);

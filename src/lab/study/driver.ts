@@ -13,8 +13,8 @@ import { isAlive, sweepScratch } from "../artifacts.js";
 import { LocalExecutor, workerLimit } from "../executors/local.js";
 import type { Executor, TaskStatus } from "../executors/types.js";
 import { collectManifest } from "../manifest.js";
-import type { TrialParams } from "../search/types.js";
-import { SearchExhaustedError } from "../search/grid.js";
+import type { TrialParams } from "../../analysis/search/types.js";
+import { SearchExhaustedError } from "../../analysis/search/grid.js";
 import { putConfig } from "../store/runs.js";
 import {
   claimDriver,

@@ -11,7 +11,7 @@ import { validate } from "../schema/schema.js";
 import { getConfig, getRun, summaryMetrics } from "../store/runs.js";
 import { getTrial, loadFrozenTrials, studySpec, type StudyRow } from "../store/studies.js";
 import type { Store } from "../store/store.js";
-import type { TrialParams } from "../search/types.js";
+import type { TrialParams } from "../../analysis/search/types.js";
 import { applyParams } from "./apply-params.js";
 
 export interface FinalOutcome {

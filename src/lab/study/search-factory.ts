@@ -4,7 +4,7 @@
  */
 import { ConfigError } from "../../errors.js";
 import { suggest } from "../suggest.js";
-import type { Pruner, Sampler, SearchSpace } from "../search/types.js";
+import type { Pruner, Sampler, SearchSpace } from "../../analysis/search/types.js";
 
 export interface SamplerContext {
   /** The study seed: samplers derive all their randomness from it. */

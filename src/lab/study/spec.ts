@@ -2,7 +2,7 @@
  * The `study:` and `sweep:` blocks of an experiment config. A sweep is a study whose sampler is
  * grid or random and which has no pruner, so both run through the same runner, store and resume.
  */
-import type { Direction, Distribution, SearchSpace } from "../search/types.js";
+import type { Direction, Distribution, SearchSpace } from "../../analysis/search/types.js";
 import { s, type Infer } from "../schema/schema.js";
 
 const executorField = s.enum(["auto", "inline", "local", "slurm"] as const).default("auto")

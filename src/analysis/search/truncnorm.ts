@@ -3,7 +3,7 @@
  * adapted from scipy.stats.truncnorm): log-space mass, inverse-CDF sampling and log-density.
  * Computations run in the left tail and use symmetry for the right one, as there.
  */
-import { logNdtr, ndtr } from "../../analysis/special.js";
+import { logNdtr, ndtr } from "../special.js";
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 

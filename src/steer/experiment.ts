@@ -1,0 +1,242 @@
+/**
+ * The steering experiments as library functions (the CLI commands `steer` and `steer-sweep` and
+ * the `steer` experiment kind, lab/kinds/steer.ts, are thin layers over them). Browser-safe: data
+ * comes in parsed, and activations through an ActivationSource (the Node disk cache or memory).
+ *
+ * - `fitSteeringVectors`: one vector per layer by method (CAA, PCA, mean difference, probe
+ *   direction; DAC steers with the CAA vector), fitted on training items only;
+ * - `runSteer`: one vector, steered vs unsteered continuations and the A/B score before/after;
+ * - `runSteerSweep`: the steering experiment without peeking at test — (layer, α) on validation
+ *   by grid or TPE with median pruning, the chosen cell once on test beside α = 0, optionally
+ *   open-ended behaviour and GSM8K-style accuracy, and probes per layer.
+ */
+import type { Direction } from "../analysis/search/types.js";
+import { generate } from "../model/generate.js";
+import { flattenPatch, type AdditionPositions, type Patch, type PatchInfo } from "../model/patch.js";
+import type { Model } from "../model/types.js";
+import { abScoringRow, type ABItem, type OpenEndedItem } from "./ab-data.js";
+import { abScore } from "./ab-score.js";
+import { residHook, steerModel, steeringPatch } from "./apply.js";
+import { dacGenerate } from "./dac.js";
+import { contrastItems, fitContrastVectors, fitProbes, type ActivationSource, type LabelledPrompt, type ProbeLayerReport } from "./fit.js";
+import { arithmeticAccuracy, openEndedBehaviour, type ArithmeticItem } from "./generation-evals.js";
+import { evaluateProbe, probeDirection } from "./probe.js";
+import { splitIndices, take, type Splits } from "./splits.js";
+import { abAt, abSearch, abSweep, selectBest, type SearchResult, type SweepCell } from "./sweep.js";
+import { meanDifferenceVector, pickRows } from "./vectors.js";
+
+export const STEER_METHODS = ["caa", "pca", "mean-diff", "probe", "dac"] as const;
+export type SteerMethod = (typeof STEER_METHODS)[number];
+
+/** One CAA behaviour's data (the CAA folder layout, read by steer/files-node.ts or any loader). */
+export interface BehaviourData {
+  behavior: string;
+  /** Items to fit vectors on (generate_dataset.json). */
+  generate: ABItem[];
+  /** Held-out A/B items (test_dataset_ab.json). */
+  testAB: ABItem[];
+  /** Open-ended questions, empty when absent. */
+  openEnded: OpenEndedItem[];
+}
+
+export interface SteerData {
+  caa: BehaviourData;
+  /** Labelled prompts for probes / mean-difference vectors (the fact world's behaviour.json), when available. */
+  labelled?: LabelledPrompt[];
+  /** Names the labelled prompts in activation-cache keys. */
+  labelledFile?: string;
+}
+
+/**
+ * A steering vector per layer by `method`, fitted on `trainItems` (A/B) or on the labelled prompts'
+ * train split (mean-diff, probe; with no labelled prompts, the A/B answer-letter activations labelled
+ * matching = 1 / not = 0 are used). DAC uses the CAA vector.
+ */
+export async function fitSteeringVectors(model: Model, data: SteerData, method: SteerMethod, layers: readonly number[], source: ActivationSource, seed: number, trainItems: readonly ABItem[] = data.caa.generate): Promise<Record<number, Float32Array>> {
+  if (method === "caa" || method === "pca" || method === "dac") {
+    return fitContrastVectors(model, trainItems, [...layers], method === "pca" ? "pca" : "caa", source, `${data.caa.behavior}/generate`);
+  }
+  const out: Record<number, Float32Array> = {};
+  if (data.labelled) {
+    const split = splitIndices(data.labelled.length, seed);
+    const reports = await fitProbes(model, data.labelled, [...layers], split, source, `labelled:${data.labelledFile}`);
+    for (const r of reports) out[r.layer] = method === "probe" ? r.direction : r.meanDifference;
+    return out;
+  }
+  // No labelled prompts: the answer-letter activations of the A/B pairs, labelled by matching.
+  const hooks = layers.map(residHook);
+  const acts = await source(`${data.caa.behavior}/generate`, contrastItems(model, trainItems), hooks);
+  const n = trainItems.length;
+  const labels = [...new Array(n).fill(1), ...new Array(n).fill(0)] as number[];
+  const all = Array.from({ length: 2 * n }, (_, i) => i);
+  for (const [j, l] of layers.entries()) {
+    const m = acts[hooks[j]!]!;
+    if (method === "probe") {
+      const r = evaluateProbe(hooks[j]!, m, labels, { train: all, val: [], test: [] });
+      out[l] = probeDirection(r.probe, m, labels);
+    } else out[l] = meanDifferenceVector(pickRows(m, all.slice(0, n)), pickRows(m, all.slice(n)));
+  }
+  return out;
+}
+
+// ---- one vector: scalpel steer ----
+
+export interface SteerOptions {
+  method: SteerMethod;
+  layer: number;
+  alpha: number;
+  positions: AdditionPositions;
+  prompts: string[];
+  maxNewTokens: number;
+  /** DAC: nucleus of the KL. */
+  topP: number;
+  /** Split seed for probe / mean-diff fitting. */
+  seed: number;
+  source: ActivationSource;
+  /** Steer with this patch instead of fitting a vector (method, layer and alpha are then ignored). */
+  patch?: Patch;
+  /** Recorded in the patch's info (code version, model hash, data folder …). */
+  info?: Partial<PatchInfo> & Record<string, unknown>;
+}
+
+export interface SteerResult {
+  patch: Patch;
+  /** ‖v‖ of the first addition, its α and positions. */
+  vectorNorm: number;
+  hooks: string[];
+  alpha: number;
+  positions: string;
+  unsteered: string[];
+  steered: string[];
+  /** DAC: the strength chosen at each generated token, per prompt. */
+  dacAlphas?: string[];
+  /** The behaviour's A/B score on its test items without and with steering (not for fitted DAC). */
+  ab?: { before: number; after: number };
+}
+
+export async function runSteer(model: Model, data: SteerData, o: SteerOptions): Promise<SteerResult> {
+  let patch = o.patch;
+  if (!patch) {
+    const vectors = await fitSteeringVectors(model, data, o.method, [o.layer], o.source, o.seed);
+    const info = { method: o.method, description: `${o.method} vector for '${data.caa.behavior}' at ${residHook(o.layer)}`, ...o.info };
+    patch = steeringPatch({ vectors: { [residHook(o.layer)]: vectors[o.layer]! }, alpha: o.alpha, positions: o.positions, info });
+  }
+  const additions = flattenPatch(patch).flatMap((p) => (p.type === "activations" ? p.additions : []));
+  const plain = await generate(model, o.prompts, { maxNewTokens: o.maxNewTokens });
+  const fittedDac = o.method === "dac" && !o.patch;
+  let steered: string[];
+  let dacAlphas: string[] | undefined;
+  if (fittedDac) {
+    steered = [];
+    dacAlphas = [];
+    for (const p of o.prompts) {
+      const r = await dacGenerate(model, p, [{ hook: residHook(o.layer), vector: additions[0]!.vector, alphaMax: o.alpha }], { maxNewTokens: o.maxNewTokens, topP: o.topP });
+      steered.push(r.text);
+      dacAlphas.push(r.alphas.map((a) => a[0]!.toFixed(2)).join(" "));
+    }
+  } else {
+    steered = (await generate(steerModel(model, patch), o.prompts, { maxNewTokens: o.maxNewTokens })).texts;
+  }
+  let ab: SteerResult["ab"];
+  if (!fittedDac) {
+    const rows = data.caa.testAB.map((it) => abScoringRow(model.tokenizer, it));
+    ab = { before: (await abScore(model, rows)).score, after: (await abScore(steerModel(model, patch), rows)).score };
+  }
+  return {
+    patch,
+    vectorNorm: additions.length ? Math.hypot(...additions[0]!.vector) : 0,
+    hooks: additions.map((a) => a.hook),
+    alpha: additions[0]?.alpha ?? o.alpha,
+    positions: additions[0]?.positions ?? o.positions,
+    unsteered: plain.texts,
+    steered,
+    ...(dacAlphas ? { dacAlphas } : {}),
+    ...(ab ? { ab } : {}),
+  };
+}
+
+// ---- the sweep: scalpel steer-sweep ----
+
+export interface SteerSweepOptions {
+  method: Exclude<SteerMethod, "dac">;
+  layers: number[];
+  alphas: number[];
+  positions: AdditionPositions;
+  search: "grid" | "tpe";
+  /** TPE trials. */
+  trials: number;
+  /** Share of the generate set held out for validation. */
+  valFraction: number;
+  /** Split and search seed. */
+  seed: number;
+  direction: Direction;
+  source: ActivationSource;
+  /** Open-ended behaviour on the first n open-ended questions, judged by the first word. */
+  openEnded?: { n: number; marker: string };
+  /** GSM8K-style accuracy on these problems, unsteered vs steered. */
+  gsm8k?: ArithmeticItem[];
+  probes: boolean;
+  /** Recorded in the chosen patch's info. */
+  info?: Partial<PatchInfo> & Record<string, unknown>;
+}
+
+export interface SteerSweepResult {
+  split: Splits;
+  counts: { train: number; val: number; test: number };
+  validation: SweepCell[];
+  searchTrials?: SearchResult["trials"];
+  chosen: SweepCell;
+  test: { unsteered: number; steered: number };
+  /** The chosen vector with its α, as a patch. */
+  patch: Patch;
+  openEnded?: { n: number; marker: string; unsteered: number; steered: number; examples: { prompt: string; unsteered: string; steered: string }[] };
+  gsm8k?: { n: number; unsteered: number; steered: number };
+  probes?: { split: Splits; reports: ProbeLayerReport[]; best: ProbeLayerReport };
+}
+
+export async function runSteerSweep(model: Model, data: SteerData, o: SteerSweepOptions): Promise<SteerSweepResult> {
+  const split = splitIndices(data.caa.generate.length, o.seed, { train: 1 - o.valFraction, val: o.valFraction, test: 0 });
+  const train = take(data.caa.generate, split.train);
+  const valRows = take(data.caa.generate, split.val).map((it) => abScoringRow(model.tokenizer, it));
+  const testRows = data.caa.testAB.map((it) => abScoringRow(model.tokenizer, it));
+  const vectors = await fitSteeringVectors(model, data, o.method, o.layers, o.source, o.seed, train);
+  let validation: SweepCell[];
+  let searchTrials: SearchResult["trials"] | undefined;
+  if (o.search === "grid") {
+    validation = await abSweep(model, vectors, o.layers, o.alphas, valRows, { positions: o.positions, method: o.method });
+  } else {
+    const r = await abSearch(model, vectors, o.layers, valRows, { nTrials: o.trials, seed: o.seed, alphaLow: Math.min(...o.alphas), alphaHigh: Math.max(...o.alphas), direction: o.direction, positions: o.positions, method: o.method });
+    validation = r.trials.filter((t) => t.state === "complete");
+    searchTrials = r.trials;
+  }
+  const chosen = selectBest(validation, o.direction);
+  // The single final evaluation on test: the chosen cell, next to the unsteered model.
+  const v = vectors[chosen.layer]!;
+  const test = {
+    unsteered: await abAt(model, v, chosen.layer, 0, testRows, { positions: o.positions }),
+    steered: await abAt(model, v, chosen.layer, chosen.alpha, testRows, { positions: o.positions }),
+  };
+  const info = { method: o.method, description: `${o.method} vector for '${data.caa.behavior}' chosen by steer-sweep`, ...o.info };
+  const patch = steeringPatch({ vectors: { [residHook(chosen.layer)]: v }, alpha: chosen.alpha, positions: o.positions, info });
+  const steered = steerModel(model, patch);
+  const result: SteerSweepResult = { split, counts: { train: train.length, val: valRows.length, test: testRows.length }, validation, ...(searchTrials ? { searchTrials } : {}), chosen, test, patch };
+  if (o.openEnded && o.openEnded.n > 0) {
+    const prompts = data.caa.openEnded.slice(0, o.openEnded.n).map((q) => q.question);
+    const judge = { kind: "markers" as const, markers: [o.openEnded.marker] };
+    const before = await openEndedBehaviour(model, prompts, judge);
+    const after = await openEndedBehaviour(steered, prompts, judge);
+    result.openEnded = { n: prompts.length, marker: o.openEnded.marker, unsteered: before.rate, steered: after.rate, examples: prompts.slice(0, 3).map((p, i) => ({ prompt: p, unsteered: before.texts[i]!, steered: after.texts[i]! })) };
+  }
+  if (o.gsm8k && o.gsm8k.length > 0) {
+    const before = await arithmeticAccuracy(model, o.gsm8k);
+    const after = await arithmeticAccuracy(steered, o.gsm8k);
+    result.gsm8k = { n: o.gsm8k.length, unsteered: before.accuracy, steered: after.accuracy };
+  }
+  if (o.probes && data.labelled) {
+    const psplit = splitIndices(data.labelled.length, o.seed);
+    const reports = await fitProbes(model, data.labelled, o.layers, psplit, o.source, `labelled:${data.labelledFile}`);
+    const best = [...reports].sort((a, b) => b.val.accuracy - a.val.accuracy || b.val.auc - a.val.auc)[0]!;
+    result.probes = { split: psplit, reports, best };
+  }
+  return result;
+}
