@@ -14,12 +14,12 @@ import type { Direction } from "../analysis/search/types.js";
 import { generate } from "../model/generate.js";
 import { flattenPatch, type AdditionPositions, type Patch, type PatchInfo } from "../model/patch.js";
 import type { Model } from "../model/types.js";
-import { abScoringRow, type ABItem, type OpenEndedItem } from "./ab-data.js";
+import { abScoringRow, type ABItem, type ABScoringRow, type OpenEndedItem } from "./ab-data.js";
 import { abScore } from "./ab-score.js";
 import { residHook, steerModel, steeringPatch } from "./apply.js";
 import { dacGenerate } from "./dac.js";
 import { contrastItems, fitContrastVectors, fitProbes, type ActivationSource, type LabelledPrompt, type ProbeLayerReport } from "./fit.js";
-import { arithmeticAccuracy, openEndedBehaviour, type ArithmeticItem } from "./generation-evals.js";
+import { arithmeticAccuracy, extractAnswer, openEndedBehaviour, type ArithmeticItem } from "./generation-evals.js";
 import { evaluateProbe, probeDirection } from "./probe.js";
 import { splitIndices, take, type Splits } from "./splits.js";
 import { abAt, abSearch, abSweep, selectBest, type SearchResult, type SweepCell } from "./sweep.js";
@@ -239,4 +239,67 @@ export async function runSteerSweep(model: Model, data: SteerData, o: SteerSweep
     result.probes = { split: psplit, reports, best };
   }
   return result;
+}
+
+// ---- per-item scores at (layer, α): the steer experiment kind ----
+
+export type SteerObjective = "ab" | "gsm8k";
+
+/** Items are scored in batches aligned at multiples of this, so any prefix scores exactly as it does inside the whole. */
+export const SCORE_BATCH = 8;
+
+export interface ItemScoring {
+  objective: SteerObjective;
+  /** gsm8k: tokens per answer, and sampling (absent = greedy); each aligned batch samples with seed + its start. */
+  maxNewTokens: number;
+  sampling?: { temperature: number; topP: number; seed: number };
+}
+
+export type SteerItems = { objective: "ab"; rows: ABScoringRow[] } | { objective: "gsm8k"; problems: ArithmeticItem[] };
+
+/** What steers: a vector at a layer with strength α (α = 0 is the unsteered model), plain addition or DAC. */
+export interface Steering {
+  layer: number;
+  vector: Float32Array;
+  alpha: number;
+  positions: AdditionPositions;
+  dac?: { topP: number };
+}
+
+/**
+ * Per-item values of items [from, to): the A/B score p(matching)/(p(A)+p(B)) (CAA), or 1/0 for a
+ * correct GSM8K answer (strict `####` first, then the last number, as lm-eval's filters).
+ */
+export async function scoreItems(model: Model, items: SteerItems, steering: Steering | undefined, from: number, to: number, scoring: ItemScoring): Promise<number[]> {
+  if (from % SCORE_BATCH !== 0) throw new RangeError(`scoreItems: from (${from}) must be a multiple of ${SCORE_BATCH}`);
+  // α = 0 goes through the same path (steerModel drops zero additions: the unsteered model, exactly).
+  const steered = steering && !(steering.dac && steering.alpha !== 0) ? steerModel(model, steeringPatch({ vectors: { [residHook(steering.layer)]: steering.vector }, alpha: steering.alpha, positions: steering.positions, info: { method: "steer" } })) : model;
+  const out: number[] = [];
+  for (let s = from; s < to; s += SCORE_BATCH) {
+    const e = Math.min(s + SCORE_BATCH, to);
+    if (items.objective === "ab") {
+      out.push(...(await abScore(steered, items.rows.slice(s, e))).items.map((i) => i.score));
+      continue;
+    }
+    const batch = items.problems.slice(s, e);
+    if (steering?.dac && steering.alpha !== 0) {
+      for (const p of batch) {
+        const r = await dacGenerate(model, `Question : ${p.question} Answer :`, [{ hook: residHook(steering.layer), vector: steering.vector, alphaMax: steering.alpha }], { maxNewTokens: scoring.maxNewTokens, topP: steering.dac.topP });
+        out.push(extractAnswer(r.text.split("Question :")[0]!) === p.target ? 1 : 0);
+      }
+      continue;
+    }
+    const sampling = scoring.sampling && { temperature: scoring.sampling.temperature, topP: scoring.sampling.topP, seed: scoring.sampling.seed + s };
+    const r = await arithmeticAccuracy(steered, batch, { maxNewTokens: scoring.maxNewTokens, batchSize: SCORE_BATCH, ...(sampling ? { sampling } : {}) });
+    out.push(...r.predictions.map((pred, i) => (pred === batch[i]!.target ? 1 : 0)));
+  }
+  return out;
+}
+
+/** The α = 0 check: steering with zero strength must give exactly the unsteered values. */
+export function checkAlphaZero(baseline: readonly number[], zero: readonly number[]): void {
+  const bad = zero.findIndex((v, i) => !Object.is(v, baseline[i]));
+  if (zero.length > baseline.length || bad >= 0) {
+    throw new Error(`α = 0 does not reproduce the unsteered model: item ${bad} scores ${zero[bad]} steered with α = 0 but ${baseline[bad]} unsteered; the steering path changes the model even at zero strength`);
+  }
 }

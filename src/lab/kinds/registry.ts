@@ -5,6 +5,7 @@ import type { ExperimentKind } from "./types.js";
 import { optimizeFunction } from "./optimize-function.js";
 import { editKind } from "./edit.js";
 import { evalKind } from "./eval.js";
+import { steerKind } from "./steer.js";
 
 const kinds = new Map<string, ExperimentKind>();
 
@@ -32,3 +33,4 @@ export function getKind(name: string, file?: string): ExperimentKind {
 registerKind(optimizeFunction);
 registerKind(editKind);
 registerKind(evalKind);
+registerKind(steerKind);
