@@ -22,7 +22,7 @@ const { gpt2 } = await import("../src/model/families/gpt2.js");
 const { createModel } = await import("../src/model/model.js");
 const { randomParams } = await import("../src/model/random-params.js");
 const { tokenLogprobs } = await import("../src/eval/logprobs.js");
-const { Rng } = await import("../src/model/sampling.js");
+const { Rng } = await import("../src/util/rng.js");
 const { idTokenizer } = await import("./id-tokenizer.js");
 type Arr = import("@jax-js/jax").numpy.Array;
 
@@ -41,13 +41,13 @@ async function med(fn: () => Promise<void>, runs = 3, warmup = 1): Promise<numbe
   return ts.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
 }
 const rnd = (shape: number[], seed: number): Arr => {
-  const rng = new Rng(seed);
+  const rng = Rng.forRow(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  return np.array(Float32Array.from({ length: n }, () => (rng.next() - 0.5) * 0.1), { shape });
+  return np.array(Float32Array.from({ length: n }, () => (rng.random() - 0.5) * 0.1), { shape });
 };
 const ids = (n: number, seed: number) => {
-  const rng = new Rng(seed);
-  return Array.from({ length: n }, () => Math.floor(rng.next() * 50257));
+  const rng = Rng.forRow(seed);
+  return Array.from({ length: n }, () => Math.floor(rng.random() * 50257));
 };
 const row = (label: string, ms: number, note = "") => console.log(`${label.padEnd(58)} ${ms.toFixed(1).padStart(9)} ms ${note}`);
 

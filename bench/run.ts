@@ -25,7 +25,7 @@ const { createModel } = await import("../src/model/model.js");
 const { randomParams } = await import("../src/model/random-params.js");
 const { generate } = await import("../src/model/generate.js");
 const { tokenLogprobs } = await import("../src/eval/logprobs.js");
-const { Rng } = await import("../src/model/sampling.js");
+const { Rng } = await import("../src/util/rng.js");
 const { idTokenizer } = await import("./id-tokenizer.js");
 
 type Arr = import("@jax-js/jax").numpy.Array;
@@ -56,8 +56,8 @@ async function medianMs(fn: () => Promise<void>, runs = RUNS, warmup = WARMUP): 
 }
 
 function randomIds(n: number, vocab: number, seed: number): number[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: n }, () => Math.floor(rng.next() * vocab));
+  const rng = Rng.forRow(seed);
+  return Array.from({ length: n }, () => Math.floor(rng.random() * vocab));
 }
 
 const loadStart = os.loadavg()[0]!;

@@ -7,7 +7,7 @@
 import { enableNodeThreads, stopNodeThreads } from "../src/tensor/node-threads.js";
 // Threads must be on before jax-js is first imported, so everything else loads dynamically.
 enableNodeThreads();
-const { Rng } = await import("../src/analysis/rng.js");
+const { Rng } = await import("../src/util/rng.js");
 const { familyFor } = await import("../src/model/families/index.js");
 const { createModel, paramCount } = await import("../src/model/model.js");
 const { randomParams } = await import("../src/model/random-params.js");

@@ -20,7 +20,7 @@ export { parseShardIndex, SHARD_INDEX_NAME, type ShardIndex } from "./io/shard-i
 export * from "./model/index.js";
 export * from "./io/tokenizer/index.js";
 export * as stats from "./analysis/index.js";
-export { Rng, deriveSeed as deriveStreamSeed } from "./analysis/rng.js";
+export { Rng, deriveSeed, makeRng, gaussian } from "./util/rng.js";
 export { TPESampler, defaultGamma, hyperoptDefaultGamma, type TPESamplerOptions } from "./analysis/search/tpe.js";
 export { RandomSampler, type RandomSamplerOptions } from "./analysis/search/random.js";
 export { GridSampler, SearchExhaustedError, type GridSamplerOptions } from "./analysis/search/grid.js";
@@ -29,7 +29,7 @@ export { SlurmExecutor, SlurmError, type SlurmExecutorOptions } from "./lab/exec
 export { renderReport, writeReport, varianceImportance, summarizeMetric, type RenderedReport } from "./lab/report/index.js";
 export type { ReportData, ReportManifest, MetricSummary, SeriesPoint, ReportTrial, ParamImportance } from "./lab/report/types.js";
 export { generate, firstStop, type GenerateOptions, type GenerateResult, type FinishReason } from "./model/generate.js";
-export { Rng as SamplerRng, argmax, applyTemperature, topKFilter, topPFilter, softmax as softmaxRow, warpLogits, sampleIndex, chooseToken, isSampling, checkSamplingOptions, type SamplingOptions } from "./model/sampling.js";
+export { argmax, applyTemperature, topKFilter, topPFilter, softmax as softmaxRow, warpLogits, sampleIndex, chooseToken, isSampling, checkSamplingOptions, type SamplingOptions } from "./model/sampling.js";
 export { loglikelihood, loglikelihoodTokens, encodePair, tokenLogprobs, type ScoreRequest, type TokenRequest, type ScoreResult, type ScoreOptions } from "./eval/logprobs.js";
 export { loadExperiment, parseExperiment, parseConfigText, type Experiment } from "./lab/config.js";
 export { s as schema, validate, fieldAt, Schema, ObjectSchema, type Infer, type Issue } from "./lab/schema/schema.js";
@@ -46,7 +46,6 @@ export type { StudySpec } from "./lab/study/spec.js";
 export { LocalExecutor, workerLimit, type LocalExecutorOptions } from "./lab/executors/local.js";
 export type { Executor, Task, TaskState, TaskStatus } from "./lab/executors/types.js";
 export { collectManifest, type Manifest } from "./lab/manifest.js";
-export { deriveSeed as deriveLabSeed } from "./lab/rng.js";
 export { reportData, runReportData, studyReportData } from "./lab/store/report-data.js";
 export { describeStore, describeTarget } from "./lab/store/describe.js";
 export { Progress, renderBar } from "./lab/progress.js";
@@ -56,7 +55,8 @@ export { cachedActivations, openActivationStore, activationKey, diskSource, Acti
 export { evaluate, type EvaluateOptions, type EvaluationResult, type TaskResult as EvalTaskResult, type MetricResult, type Sample as EvalSample } from "./eval/evaluate.js";
 export { compareTask, mcnemarExact, type MetricComparison } from "./eval/compare.js";
 export { specTask, type TaskSpec } from "./eval/spec-task.js";
-export { MemoryRequestCache, cacheNamespace, patchHash, requestKey, type RequestCache } from "./eval/cache.js";
+export { MemoryRequestCache, cacheNamespace, requestKey, type RequestCache } from "./eval/cache.js";
+export { patchHash } from "./model/patch-hash.js";
 export { perplexity, slidingWindows, type PerplexityResult, type PerplexityOptions } from "./eval/perplexity.js";
 export { applyRegexFilter, exactMatch, GSM8K_FILTERS, GSM8K_IGNORE } from "./eval/extract.js";
 export type { Task as EvalTask, Instance as EvalInstance, Request as EvalRequest, Response as EvalResponse, MetricDef } from "./eval/types.js";

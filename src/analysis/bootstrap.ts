@@ -19,7 +19,7 @@
  * which pins it against scipy given identical replicates).
  */
 import { mean, percentile, std } from "./descriptive.js";
-import { Rng } from "./rng.js";
+import { Rng } from "../util/rng.js";
 import { ndtr, ndtri } from "./special.js";
 
 export type BootstrapMethod = "percentile" | "basic" | "BCa";

@@ -1,5 +1,5 @@
 /** Statistics: seeded randomness, summaries, t-tests, bootstrap CIs, agreement. Browser-safe. */
-export * from "./rng.js";
+export * from "../util/rng.js";
 export * from "./descriptive.js";
 export * from "./ttest.js";
 export * from "./bootstrap.js";

@@ -25,7 +25,7 @@
  */
 import { numpy as np } from "@jax-js/jax";
 import { UsageError } from "../errors.js";
-import { gaussianRng } from "./trace-rng.js";
+import { gaussian, makeRng } from "../util/rng.js";
 import type { Arr, Hook, Model } from "../model/types.js";
 import { disposeTree, readF32 } from "../tensor/own.js";
 
@@ -123,7 +123,9 @@ export async function traceWithPatch(
   const d = model.config.dModel;
   const [b, e] = input.subjectRange;
   // One noise draw per call, shared by every restoration (reference: RandomState(1) per call).
-  const rand = gaussianRng(opts.seed ?? 1);
+  // mulberry32 uniforms through Box–Muller: the same seed gives the same noise.
+  const uniform = makeRng(opts.seed ?? 1);
+  const rand = () => gaussian(uniform);
   const noise = new Float32Array(S * (e - b) * d);
   for (let i = 0; i < noise.length; i++) noise[i] = rand() * opts.noise;
   const perForward = Math.max(1, Math.floor(((opts.maxRows ?? 256) - 1) / S));

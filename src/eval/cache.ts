@@ -3,13 +3,13 @@
  * so re-running an evaluation, or resuming a killed one, costs nothing for requests already
  * answered, and a changed model or patch never reads another's answers.
  *
+ * The patch hash is model/patch-hash.ts's, the one every patched-model cache keys on.
+ *
  * The core (this file) is browser-clean: it hashes with Web Crypto and talks to storage through
  * the RequestCache interface. MemoryRequestCache keeps entries in a Map; the Node adapter
  * (io/request-cache-file.ts) persists them in an append-only JSON-lines file.
  */
 import { canonicalJson, sha256Hex } from "../util/hash.js";
-import type { Patch } from "../model/patch.js";
-import { flattenPatch } from "../model/patch.js";
 import type { Request, Response } from "./types.js";
 
 export interface RequestCache {
@@ -28,28 +28,6 @@ export class MemoryRequestCache implements RequestCache {
   }
 }
 
-const encoder = new TextEncoder();
-
-/** Content hash of a patch: its description and every number it adds (no patch → "none"). */
-export async function patchHash(patch: Patch | undefined): Promise<string> {
-  if (!patch) return "none";
-  const parts: Uint8Array[] = [];
-  const flat = flattenPatch(patch);
-  parts.push(encoder.encode(canonicalJson({ info: patch.info, type: patch.type })));
-  for (const p of flat) {
-    if (p.type === "weights") {
-      for (const name of Object.keys(p.deltas).sort()) {
-        const d = p.deltas[name]!;
-        parts.push(encoder.encode(`\0w\0${name}\0${d.shape.join(",")}\0`), new Uint8Array(d.data.buffer, d.data.byteOffset, d.data.byteLength));
-      }
-    } else {
-      for (const a of p.additions) {
-        parts.push(encoder.encode(`\0a\0${a.hook}\0${a.alpha}\0${a.positions}\0`), new Uint8Array(a.vector.buffer, a.vector.byteOffset, a.vector.byteLength));
-      }
-    }
-  }
-  return sha256Hex(parts);
-}
 
 /** The namespace every key of one (model, patch, scoring options) combination starts from. */
 export async function cacheNamespace(modelHash: string, patchHashValue: string, options: Record<string, unknown> = {}): Promise<string> {

@@ -7,7 +7,8 @@
 import { modelHash } from "../model/hash.js";
 import type { Patch } from "../model/patch.js";
 import type { Model } from "../model/types.js";
-import { cacheNamespace, patchHash } from "./cache.js";
+import { patchHash } from "../model/patch-hash.js";
+import { cacheNamespace } from "./cache.js";
 import { executeRequests, type ExecuteOptions, type ExecuteStats } from "./execute.js";
 import { aggregate, stderr } from "./metrics.js";
 import type { FewshotInfo, Instance, MetricDef, MetricValue, Request, Response, Task } from "./types.js";

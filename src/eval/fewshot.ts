@@ -8,7 +8,7 @@
  * prompt of a document is the same whatever subset is evaluated. When the few-shot split is the
  * test split itself, the document is never its own example (lm-eval draws n+1 and removes it).
  */
-import { Rng, deriveSeed } from "../analysis/rng.js";
+import { Rng, deriveSeed } from "../util/rng.js";
 
 export function selectFewshot<D>(pool: readonly D[], n: number, sampler: "first_n" | "random", seed: number, docIndex: number, exclude?: D): D[] {
   if (n <= 0) return [];

@@ -20,7 +20,7 @@ import { modelHash } from "../model/hash.js";
 import { applyPatch, type Patch } from "../model/patch.js";
 import type { Model } from "../model/types.js";
 import { collectActivations, rowCount, type CollectItem } from "../steer/collect.js";
-import { patchHash } from "../steer/patch-hash.js";
+import { patchHash } from "../model/patch-hash.js";
 import { writeFileAtomic } from "./atomic.js";
 
 const FORMAT = 1;

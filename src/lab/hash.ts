@@ -1,17 +1,12 @@
 /**
- * Content hashing for artifacts and configs. Keys are sorted before hashing so that two configs
- * that differ only in key order (YAML vs JSON, hand-edited files) hash the same.
+ * Content hashing for artifacts and configs: util/hash.ts's canonical JSON (key order never
+ * changes a hash: YAML vs JSON, hand-edited files) and its synchronous SHA-256.
  */
-import { createHash } from "node:crypto";
+import { canonicalJson, sha256HexSync } from "../util/hash.js";
 
-export { canonicalJson } from "../util/hash.js";
-import { canonicalJson } from "../util/hash.js";
-
-export function sha256(text: string | Uint8Array): string {
-  return createHash("sha256").update(text).digest("hex");
-}
+export { canonicalJson };
 
 /** sha256 of the canonical JSON of `value`. */
 export function hashValue(value: unknown): string {
-  return sha256(canonicalJson(value));
+  return sha256HexSync(canonicalJson(value));
 }

@@ -8,7 +8,7 @@ import { promises as fs } from "node:fs";
 import { artifactDir, artifactKey, checkpointDir, describeArtifact, readArtifact, readCheckpoint, scratchDir, sealArtifact, writeCheckpoint, type ArtifactPayload } from "./artifacts.js";
 import { TrialPruned, type ExperimentKind, type StageContext } from "./kinds/types.js";
 import { collectManifest } from "./manifest.js";
-import { deriveSeed } from "./rng.js";
+import { deriveSeed } from "../util/rng.js";
 import { stageOrder } from "./stage-graph.js";
 import { commitStage, finishRun, markStageFailed, markStageRunning, putConfig, summaryMetrics, upsertRun, type CaseResult, type MetricPoint } from "./store/runs.js";
 import type { Store } from "./store/store.js";

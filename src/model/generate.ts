@@ -17,7 +17,8 @@
  */
 import { UsageError } from "../errors.js";
 import { disposeTree, readF32 } from "../tensor/own.js";
-import { Rng, checkSamplingOptions, chooseToken, isSampling, type SamplingOptions } from "./sampling.js";
+import { Rng } from "../util/rng.js";
+import { checkSamplingOptions, chooseToken, isSampling, type SamplingOptions } from "./sampling.js";
 import type { Arr, Hook, KVCache, Model } from "./types.js";
 
 export type FinishReason = "eos" | "stop" | "length";
@@ -70,7 +71,7 @@ export async function generate(model: Model, prompts: string[] | number[][], opt
   if (B === 0) return out;
   const reasons: (FinishReason | undefined)[] = new Array(B).fill(undefined);
   const texts: string[] = new Array(B).fill("");
-  const rngs = promptIds.map((_, b) => new Rng(seed, b));
+  const rngs = promptIds.map((_, b) => Rng.forRow(seed, b));
   const padId = model.tokenizer.padId ?? model.config.padTokenId ?? [...eos][0] ?? 0;
 
   // Left padding: every row's last prompt token sits in the last column.

@@ -16,6 +16,8 @@
  * Removed tokens get −∞ (HF's filter_value), so softmax gives them probability 0.
  */
 
+import type { Rng } from "../util/rng.js";
+
 export interface SamplingOptions {
   /** > 0 divides the logits before the warpers. 0 means greedy. */
   temperature?: number;
@@ -138,53 +140,6 @@ export function sampleIndex(probs: ArrayLike<number>, u: number): number {
 export function chooseToken(logits: ArrayLike<number>, o: SamplingOptions, rng?: Rng): number {
   if (!isSampling(o)) return argmax(logits);
   if (!rng) throw new Error("chooseToken: sampling needs a seeded Rng");
-  return sampleIndex(softmax(warpLogits(logits, o)), rng.next());
+  return sampleIndex(softmax(warpLogits(logits, o)), rng.random());
 }
 
-/**
- * Seeded PRNG: xoshiro128** (Blackman & Vigna) with a splitmix32-expanded seed. Small, fast,
- * the same stream on every platform; `next()` gives a float in [0, 1) with 53 random bits.
- */
-export class Rng {
-  private s = new Uint32Array(4);
-
-  /** `stream` separates independent sequences under one seed (e.g. one per batch row). */
-  constructor(seed: number, stream = 0) {
-    let x = (Math.trunc(seed) ^ Math.imul(stream + 1, 0x9e3779b9)) >>> 0;
-    const hi = Math.floor(Math.trunc(seed) / 2 ** 32) >>> 0; // seeds above 2^32 still matter
-    x = (x ^ Math.imul(hi, 0x85ebca6b)) >>> 0;
-    for (let i = 0; i < 4; i++) {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      this.s[i] = (z ^ (z >>> 16)) >>> 0;
-    }
-    if (this.s.every((v) => v === 0)) this.s[0] = 1;
-  }
-
-  /** Next 32 random bits. */
-  nextU32(): number {
-    const s = this.s;
-    const result = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;
-    const t = (s[1]! << 9) >>> 0;
-    s[2]! ^= s[0]!;
-    s[3]! ^= s[1]!;
-    s[1]! ^= s[2]!;
-    s[0]! ^= s[3]!;
-    s[2]! ^= t;
-    s[3] = rotl(s[3]!, 11);
-    return result;
-  }
-
-  /** Uniform float in [0, 1). */
-  next(): number {
-    const a = this.nextU32() >>> 5; // 27 bits
-    const b = this.nextU32() >>> 6; // 26 bits
-    return (a * 67108864 + b) / 9007199254740992;
-  }
-}
-
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
-}

@@ -6,7 +6,6 @@ export { collectActivations, MemorySink, rowCount, type PositionSelect, type Col
 export { dacGenerate, truncatedKL, topPSet, dacAlpha, type DacProperty, type DacOptions, type DacResult } from "./dac.js";
 export { memorySource, contrastItems, fitContrastVectors, fitProbes, type ActivationSource, type ContrastMethod, type LabelledPrompt, type ProbeLayerReport } from "./fit.js";
 export { openEndedBehaviour, extractAnswer, arithmeticAccuracy, type BehaviourJudge, type OpenEndedResult, type ArithmeticItem, type ArithmeticResult } from "./generation-evals.js";
-export { patchHash } from "./patch-hash.js";
 export { fitProbe, probeScores, probeDirection, evaluateProbe, rocAuc, accuracy as probeAccuracy, type Probe, type ProbeOptions, type LayerProbeResult } from "./probe.js";
 export { splitIndices, take, DEFAULT_FRACTIONS, type Splits, type SplitFractions } from "./splits.js";
 export { abAt, abSweep, abSearch, selectBest, sweepTable, sweepPlotSpec, monotone, type SweepCell, type SweepOptions, type SearchOptions, type SearchResult } from "./sweep.js";

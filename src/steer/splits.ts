@@ -4,7 +4,7 @@
  * size on every machine (analysis/rng.ts is platform-independent). Vectors are fitted on train,
  * α and the layer chosen on validation, and test is read once for the final number.
  */
-import { Rng } from "../analysis/rng.js";
+import { Rng } from "../util/rng.js";
 import { UsageError } from "../errors.js";
 
 export interface SplitFractions {

@@ -14,7 +14,7 @@
  * Loss mask: optional per document, one flag per token: whether predicting that token counts in
  * the loss (e.g. only answer tokens). Absent = every token counts.
  */
-import { deriveSeed, Rng } from "../analysis/rng.js";
+import { deriveSeed, Rng } from "../util/rng.js";
 import { UsageError } from "../errors.js";
 
 export interface TrainDocument {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Rng, deriveSeed } from "../../src/analysis/rng.js";
+import { Rng, deriveSeed } from "../../src/util/rng.js";
 import { mean, std } from "../../src/analysis/descriptive.js";
 
 test("xoshiro128** matches the reference C implementation from state {1,2,3,4}", () => {

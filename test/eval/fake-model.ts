@@ -10,7 +10,7 @@
  * context ends in a space — the case lm-evaluation-harness's _encode_pair handles.
  */
 import { numpy as np } from "@jax-js/jax";
-import { Rng } from "../../src/model/sampling.js";
+import { Rng } from "../../src/util/rng.js";
 import type { Encoding, Tokenizer } from "../../src/io/tokenizer/types.js";
 import type { ForwardOptions, ForwardResult, KVCache, Model, ModelConfig, Params } from "../../src/model/types.js";
 
@@ -59,9 +59,9 @@ const N_CTX = 48;
 
 /** `eosBias` raises the EOS logit so that generations end early (for EOS tests). */
 export function fakeModel(seed = 1, eosBias = 0): Model {
-  const rng = new Rng(seed);
+  const rng = Rng.forRow(seed);
   const V = VOCAB.length;
-  const rand = (n: number) => Float64Array.from({ length: n }, () => rng.next() * 2 - 1);
+  const rand = (n: number) => Float64Array.from({ length: n }, () => rng.random() * 2 - 1);
   const E = rand(V * D);
   const Wpos = rand(N_CTX * D);
   const U = rand(D * V);

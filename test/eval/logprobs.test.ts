@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { numpy as np } from "@jax-js/jax";
 import { encodePair, loglikelihood, loglikelihoodTokens, tokenLogprobs } from "../../src/eval/logprobs.js";
 import { readF32, readI32 } from "../../src/tensor/own.js";
-import { Rng } from "../../src/model/sampling.js";
+import { Rng } from "../../src/util/rng.js";
 import { fakeModel } from "./fake-model.js";
 
 /** Manual reference: full logits of the unpadded sequence, float64 log-softmax per position. */
@@ -101,8 +101,8 @@ test("inputs longer than the context window are cut from the left (lm-eval max_l
 
 test("tokenLogprobs gathers correctly at a GPT-2-sized vocabulary (ids above 42.7k)", async () => {
   const V = 50257;
-  const rng = new Rng(3);
-  const data = Float32Array.from({ length: 2 * V }, () => rng.next() * 8 - 4);
+  const rng = Rng.forRow(3);
+  const data = Float32Array.from({ length: 2 * V }, () => rng.random() * 8 - 4);
   const targets = [[50256], [43000]];
   data[1 * V + 44000] = 9; // argmax of row 1
   const { logprobs, greedy } = tokenLogprobs(np.array(data, { shape: [2, 1, V] }), np.array(targets, { dtype: np.int32 }));

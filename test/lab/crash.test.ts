@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { testFunctions } from "../../src/lab/kinds/test-functions.js";
-import { makeRng } from "../../src/lab/rng.js";
+import { makeRng } from "../../src/util/rng.js";
 import { openStore } from "../../src/lab/store/store.js";
 
 const BIN = path.resolve(import.meta.dirname, "../../bin/scalpel.mjs");

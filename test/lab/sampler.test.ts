@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RandomSampler, sampleUniform } from "../../src/analysis/search/random.js";
 import { GridSampler, SearchExhaustedError, gridValues } from "../../src/analysis/search/grid.js";
-import { Rng } from "../../src/analysis/rng.js";
+import { Rng } from "../../src/util/rng.js";
 import { ConfigError } from "../../src/errors.js";
 import type { FrozenTrial, SearchSpace } from "../../src/analysis/search/types.js";
 

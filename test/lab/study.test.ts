@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseExperiment } from "../../src/lab/config.js";
 import { testFunctions } from "../../src/lab/kinds/test-functions.js";
-import { deriveSeed } from "../../src/lab/rng.js";
+import { deriveSeed } from "../../src/util/rng.js";
 import { putConfig } from "../../src/lab/store/runs.js";
 import {
   createOrOpenStudy, finishTrial, getStudy, insertTrial, listTrials, loadFrozenTrials, restartTrial, trialParams, writeIntermediate,

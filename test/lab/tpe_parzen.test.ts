@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { ParzenEstimator, defaultWeights, univariateSigmas } from "../../src/analysis/search/parzen.js";
 import { logGaussMass, logpdf, ppf } from "../../src/analysis/search/truncnorm.js";
 import { logNdtr } from "../../src/analysis/special.js";
-import { Rng } from "../../src/analysis/rng.js";
+import { Rng } from "../../src/util/rng.js";
 
 const close = (a: number, b: number, tol: number, what = "") => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
 const P = { priorWeight: 1, considerMagicClip: true, considerEndpoints: false, weights: defaultWeights };

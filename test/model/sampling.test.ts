@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { Rng } from "../../src/util/rng.js";
 import {
-  Rng,
   argmax,
   checkSamplingOptions,
   chooseToken,
@@ -71,20 +71,20 @@ test("sampleIndex inverts the CDF and never picks a zero-probability token", () 
   assert.equal(sampleIndex([0, 1, 0], 0.9999999999999999), 1);
 });
 
-test("Rng: same seed and stream → same numbers; uniform in [0, 1)", () => {
-  const a = new Rng(42);
-  const b = new Rng(42);
-  const xs = Array.from({ length: 1000 }, () => a.next());
-  assert.deepEqual(xs, Array.from({ length: 1000 }, () => b.next()));
+test("the sampler's row streams (Rng.forRow): same seed and row → same numbers; uniform in [0, 1)", () => {
+  const a = Rng.forRow(42);
+  const b = Rng.forRow(42);
+  const xs = Array.from({ length: 1000 }, () => a.random());
+  assert.deepEqual(xs, Array.from({ length: 1000 }, () => b.random()));
   assert.ok(xs.every((x) => x >= 0 && x < 1));
   const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
   assert.ok(Math.abs(mean - 0.5) < 0.05, `mean ${mean}`);
-  assert.notDeepEqual(Array.from({ length: 5 }, () => new Rng(43).next()), xs.slice(0, 5));
-  assert.notEqual(new Rng(42, 1).next(), new Rng(42, 0).next());
+  assert.notDeepEqual(Array.from({ length: 5 }, () => Rng.forRow(43).random()), xs.slice(0, 5));
+  assert.notEqual(Rng.forRow(42, 1).random(), Rng.forRow(42, 0).random());
 });
 
 test("sampling frequencies follow the warped distribution", () => {
-  const rng = new Rng(7);
+  const rng = Rng.forRow(7);
   const logits = logOf([0.1, 0.6, 0.3]);
   const counts = [0, 0, 0];
   const n = 20000;

@@ -11,7 +11,7 @@ import { composePatches, unpatch } from "../../src/model/patch.js";
 import { loadPatch, savePatch } from "../../src/model/patch-file.js";
 import { readF32 } from "../../src/tensor/own.js";
 import { dropZeroAdditions, residHook, scalePatch, steerModel, steeringPatch } from "../../src/steer/apply.js";
-import { patchHash } from "../../src/steer/patch-hash.js";
+import { patchHash } from "../../src/model/patch-hash.js";
 import { tinySteerModel } from "./helpers.js";
 
 test("save/load, compose, scale, drop zero additions", async () => {

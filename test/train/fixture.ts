@@ -1,5 +1,5 @@
 /** Shared fixtures for the training tests (not a test file): a tiny Llama and random documents. */
-import { Rng } from "../../src/analysis/rng.js";
+import { Rng } from "../../src/util/rng.js";
 import { wordLevelTokenizer } from "../../src/io/tokenizer/index.js";
 import { familyFor } from "../../src/model/families/index.js";
 import { createModel } from "../../src/model/model.js";

@@ -7,7 +7,7 @@
  * SearchExhaustedError (Optuna stops the study at that point).
  */
 import { ScalpelError } from "../../errors.js";
-import { Rng } from "../rng.js";
+import { Rng } from "../../util/rng.js";
 import { stepOf } from "./space.js";
 import type { Direction, Distribution, FrozenTrial, ParamValue, Sampler, SearchSpace, TrialParams } from "./types.js";
 

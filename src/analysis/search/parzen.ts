@@ -16,7 +16,7 @@
  * the brief's univariate TPE names); Optuna 5.0 dropped it (`false`; the golden tests pin that
  * mode against Optuna 5.0.0's _ParzenEstimator). The prior kernel is N(μ_p, high − low).
  */
-import type { Rng } from "../rng.js";
+import type { Rng } from "../../util/rng.js";
 import { logGaussMass, logpdf as truncLogpdf, rvs } from "./truncnorm.js";
 import { alignToStep, stepOf } from "./space.js";
 import type { Distribution, SearchSpace } from "./types.js";

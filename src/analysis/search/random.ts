@@ -9,7 +9,7 @@
  * parameters do not depend on which process asks or in which order (Optuna keeps one stream per
  * sampler; a resumed or distributed study could not reproduce that).
  */
-import { Rng, deriveSeed } from "../rng.js";
+import { Rng, deriveSeed } from "../../util/rng.js";
 import { alignToStep, roundHalfEven, stepOf, validateSpace } from "./space.js";
 import type { Direction, Distribution, FrozenTrial, ParamValue, Sampler, SearchSpace, TrialParams } from "./types.js";
 

@@ -15,7 +15,7 @@
  * Seeding: each trial uses its own stream Rng(deriveSeed(seed, trialNumber)) (see random.ts);
  * parameters are drawn in the search space's key order.
  */
-import { Rng, deriveSeed } from "../rng.js";
+import { Rng, deriveSeed } from "../../util/rng.js";
 import { ParzenEstimator, defaultWeights, type ParzenParameters } from "./parzen.js";
 import { sampleUniform } from "./random.js";
 import { toExternal, toInternal, validateSpace } from "./space.js";

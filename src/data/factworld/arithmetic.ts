@@ -4,7 +4,7 @@
  * and never repeats a training question. Operands stay small (sums of two numbers ≤ 12, differences within 20, products of 2…6) so the
  * training problems cover each operation table many times, and numbers stay in 0…36 so each is one word of the vocabulary.
  */
-import type { Rng } from "../../analysis/rng.js";
+import type { Rng } from "../../util/rng.js";
 import { firstNamesOf } from "./lookup.js";
 import { pick, rngFor, STREAM } from "./random.js";
 import type { ArithmeticProblem, FactWorld } from "./types.js";

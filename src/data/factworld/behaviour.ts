@@ -9,7 +9,7 @@
  * cued style. Questions about 80% of the facts make the training dialogues; the other 20% make the
  * test sets, so test questions never appeared in dialogue form.
  */
-import type { Rng } from "../../analysis/rng.js";
+import type { Rng } from "../../util/rng.js";
 import { pick, rngFor, shuffled, STREAM } from "./random.js";
 import { fill, relation } from "./relations.js";
 import type { ABItem, Fact, FactWorld, Style, StyledPrompt } from "./types.js";

@@ -2,7 +2,7 @@
  * Invented names: capitalised syllable strings that are no English word, so what the model knows
  * about them comes only from the fact world. Drawn without repetition from one seeded stream.
  */
-import type { Rng } from "../../analysis/rng.js";
+import type { Rng } from "../../util/rng.js";
 
 const ONSETS = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "dr", "kr", "th", "sh", "v", "qu"];
 const VOWELS = ["a", "e", "i", "o", "u", "ae", "ei", "ou"];

@@ -1,5 +1,5 @@
 /** Seeded choices for the fact world's generators (one Rng stream per purpose, so parts stay independent). */
-import { Rng, deriveSeed } from "../../analysis/rng.js";
+import { Rng, deriveSeed } from "../../util/rng.js";
 
 export function rngFor(seed: number, stream: number): Rng {
   return new Rng(deriveSeed(seed, stream));

@@ -14,7 +14,7 @@
  * - `gradient-descent`: x ← x − lr·∇f for `steps` steps from (x0, x1); value_t = f(x_t).
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { gaussian, makeRng } from "../rng.js";
+import { gaussian, makeRng } from "../../util/rng.js";
 import { s, type Infer } from "../schema/schema.js";
 import { testFunctionNames, testFunctions, type TestFunctionName } from "./test-functions.js";
 import type { ExperimentKind } from "./types.js";

@@ -3,7 +3,7 @@
  * in the study's base config, except `seed`, which is the trial's run seed (so a sweep over
  * `seed: [0, 1, 2]` runs replicates of one config).
  */
-import { deriveSeed } from "../rng.js";
+import { deriveSeed } from "../../util/rng.js";
 import type { TrialParams } from "../../analysis/search/types.js";
 
 /** The parameter name that sets a trial's run seed rather than a config field. */

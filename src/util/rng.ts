@@ -1,11 +1,19 @@
 /**
- * Seeded pseudo-random numbers: xoshiro128** (Blackman & Vigna, 2018, https://prng.di.unimi.it/)
- * seeded through splitmix32, so every consumer (bootstrap, samplers, data generators) gets the
- * same numbers from the same seed on every platform. Browser-safe: 32-bit integer math only.
+ * All of scalpel's seeded randomness, in one module (browser-safe: 32-bit integer math only):
+ *
+ * - `Rng`: xoshiro128** (Blackman & Vigna, 2018, https://prng.di.unimi.it/) seeded through
+ *   splitmix32 — bootstrap, samplers, splits, data generators; `Rng.forRow(seed, row)` is the
+ *   token sampler's per-row stream (model/generate.ts);
+ * - `deriveSeed(seed, ...labels)`: the one way to derive an independent seed (a trial's, a
+ *   stage's, an epoch's) from a parent seed and labels (numbers, or strings such as "trial");
+ * - `makeRng` / `gaussian`: mulberry32 uniforms and Box–Muller normals, for the streams that
+ *   recorded results were made with (the engine's test kind, causal tracing's noise).
  *
  * Not cryptographic. Not bit-compatible with numpy (no JS library is); reproducibility is within
  * scalpel: a seed in, the same numbers out.
  */
+
+import { sha256Bytes } from "./hash.js";
 
 /** splitmix32 step (the 32-bit variant of Steele et al.'s splitmix64), used to expand a seed. */
 function splitmix32(state: { s: number }): number {
@@ -17,19 +25,26 @@ function splitmix32(state: { s: number }): number {
 }
 
 /**
- * Mix a seed with further integers (trial number, resample index, worker id …) into a new 32-bit
- * seed, so that independent streams can be derived without sharing state: deriveSeed(7, 3) is the
- * seed of "trial 3 of the study seeded 7" whichever process computes it.
+ * Mix a seed with further labels (trial number, resample index, "stage", a stage's name …) into a
+ * new 32-bit seed, so that independent streams can be derived without sharing state:
+ * deriveSeed(7, "trial", 3) is the seed of trial 3 of the study seeded 7 whichever process
+ * computes it. Integer labels mix in directly; string labels by their SHA-256.
  */
-export function deriveSeed(seed: number, ...keys: number[]): number {
+export function deriveSeed(seed: number, ...keys: (number | string)[]): number {
   const st = { s: toUint32(seed) };
   let h = splitmix32(st);
   for (const k of keys) {
-    st.s = (h ^ toUint32(k)) | 0;
+    st.s = (h ^ (typeof k === "string" ? labelId(k) : toUint32(k))) | 0;
     h = splitmix32(st);
     h = splitmix32(st);
   }
   return h;
+}
+
+/** A string label as a uint32: the first 4 bytes (little-endian) of its SHA-256. */
+function labelId(label: string): number {
+  const b = sha256Bytes(label);
+  return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
 }
 
 /** Any finite number to a uint32 (fractional and negative seeds are allowed and distinct). */
@@ -56,6 +71,26 @@ export class Rng {
     this.s2 = splitmix32(st);
     this.s3 = splitmix32(st);
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1; // all-zero state is a fixed point
+  }
+
+  /**
+   * The token sampler's stream for batch row `row` (model/generate.ts): its own expansion of the
+   * seed (seeds above 2^32 still matter), kept so that recorded generations reproduce.
+   */
+  static forRow(seed: number, row = 0): Rng {
+    let x = (Math.trunc(seed) ^ Math.imul(row + 1, 0x9e3779b9)) >>> 0;
+    const hi = Math.floor(Math.trunc(seed) / 2 ** 32) >>> 0;
+    x = (x ^ Math.imul(hi, 0x85ebca6b)) >>> 0;
+    const s: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      s.push((z ^ (z >>> 16)) >>> 0);
+    }
+    if (!s.some((v) => v !== 0)) s[0] = 1; // all-zero state is a fixed point
+    return Rng.fromState(s[0]!, s[1]!, s[2]!, s[3]!);
   }
 
   /** A generator with an explicit xoshiro128** state (for reference test vectors). */
@@ -152,4 +187,23 @@ export class Rng {
 
 function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
+}
+
+/** mulberry32: a small, fast PRNG (not crypto); uniforms in [0, 1). */
+export function makeRng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A standard normal sample (Box–Muller) from a uniform generator. */
+export function gaussian(rng: () => number): number {
+  const u = 1 - rng();
+  const v = rng();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
