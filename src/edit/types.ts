@@ -4,45 +4,11 @@
  * is read into EditCase; editors see only EditRequest; every editor returns a WeightPatch
  * (model/patch.ts), so a patch applies, composes, reverts and saves the same way for all of them.
  */
+import type { EditRequest } from "../data/editing/case.js";
 import type { WeightPatch } from "../model/patch.js";
+
+export type { EditCase, EditRequest, PromptTarget } from "../data/editing/case.js";
 import type { Model, ModelConfig } from "../model/types.js";
-
-/** One requested rewrite: "{subject} …prompt…" should now be completed by `targetNew`. */
-export interface EditRequest {
-  /** The prompt with "{}" where the subject goes, e.g. "{} was born in". */
-  prompt: string;
-  subject: string;
-  /** The new object, e.g. "Kelmar" (scored with a leading space: " Kelmar"). */
-  targetNew: string;
-  /** The object before the edit, when known (CounterFact's target_true). */
-  targetTrue?: string;
-}
-
-/** A labelled prompt and the completion that should follow it. */
-export interface PromptTarget {
-  prompt: string;
-  target: string;
-}
-
-/** An edit with everything its metrics need; fields a dataset lacks are empty. */
-export interface EditCase {
-  id: string;
-  request: EditRequest;
-  /** Rephrasings of the edited prompt (CounterFact paraphrase_prompts, zsRE rephrase). */
-  paraphrasePrompts: string[];
-  /** Prompts about other subjects whose answer should stay targetTrue (CounterFact neighborhood). */
-  neighborhoodPrompts: string[];
-  /** Prompts about subjects that truly have targetNew (CounterFact attribute_prompts). */
-  attributePrompts: string[];
-  /** Open-ended prompts for fluency / consistency (CounterFact generation_prompts). */
-  generationPrompts: string[];
-  /** Unrelated prompts whose predictions must not change (EasyEdit locality, zsRE loc). */
-  locality: PromptTarget[];
-  /** Questions whose answers follow from the edit (EasyEdit portability). */
-  portability: PromptTarget[];
-  /** Which dataset and record it came from. */
-  source: string;
-}
 
 /** Where an editor may keep statistics it computes (covariance) between calls. */
 export interface EditContext {

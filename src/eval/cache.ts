@@ -7,7 +7,7 @@
  *
  * The core (this file) is browser-clean: it hashes with Web Crypto and talks to storage through
  * the RequestCache interface. MemoryRequestCache keeps entries in a Map; the Node adapter
- * (io/request-cache-file.ts) persists them in an append-only JSON-lines file.
+ * (eval/request-cache-node.ts) persists them in an append-only JSON-lines file.
  */
 import { canonicalJson, sha256Hex } from "../util/hash.js";
 import type { Request, Response } from "./types.js";

@@ -11,7 +11,7 @@
  * The A/B score's context is everything before that token, and the two candidates are the letter
  * tokens of the two answers (CAA's get_a_b_probs reads p("A") and p("B") after "(").
  *
- * Browser-clean: items come in as parsed JSON; reading files is io/steer-files.ts's job.
+ * Browser-clean: items come in as parsed JSON; reading files is steer/files-node.ts's job.
  */
 import { ConfigError, UsageError } from "../errors.js";
 import type { Tokenizer } from "../io/tokenizer/types.js";

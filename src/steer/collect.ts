@@ -6,7 +6,7 @@
  * - "mean": the mean over a span [from, to) (one row).
  * Each selected position gives one row of the hook's trailing dimensions flattened ([d_model] for
  * the residual stream, heads × d_head for hook_z). Rows are handed to a sink batch by batch, so a
- * caller can stream them to disk (io/activation-cache.ts) without holding the dataset in memory.
+ * caller can stream them to disk (steer/activation-cache-node.ts) without holding the dataset in memory.
  *
  * Batches are right-padded with an attention mask (padding is masked and, being after the real
  * tokens, invisible to them under causal attention); the pass stops at the last requested hook.

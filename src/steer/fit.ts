@@ -1,7 +1,7 @@
 /**
  * From datasets to steering vectors and probes, per layer. Activations come from an
  * `ActivationSource`: in memory (`memorySource`, browser-safe) or the content-addressed disk cache
- * (io/activation-cache.ts `diskSource`), so fitting code does not care whether a second request
+ * (steer/activation-cache-node.ts `diskSource`), so fitting code does not care whether a second request
  * is free.
  *
  * - Contrastive A/B items (CAA format): activations at the answer letter of the matching and of

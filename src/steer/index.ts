@@ -1,4 +1,4 @@
-/** Activation steering and probes (issue 7): the public surface of src/steer/. Browser-clean; disk caching is io/activation-cache.ts. */
+/** Activation steering and probes (issue 7): the public surface of src/steer/. Browser-clean; disk caching is steer/activation-cache-node.ts. */
 export { parseABItems, parseOpenEnded, answerLetter, tokenizeAnswer, abScoringRow, type ABItem, type OpenEndedItem, type ABFormat, type TokenizedAnswer, type ABScoringRow } from "./ab-data.js";
 export { abScore, type ABScoreResult, type ABItemScore } from "./ab-score.js";
 export { residHook, steeringPatch, scalePatch, dropZeroAdditions, steerModel, type SteeringSpec } from "./apply.js";

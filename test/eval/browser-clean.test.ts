@@ -1,6 +1,7 @@
 /**
  * The cores that run in a browser too (DESIGN.md): src/eval/** and src/steer/** import no Node
- * built-in, however deep (file access lives in io/ and data/benchmarks/).
+ * built-in, however deep. File access lives in the layer's Node adapters, named *-node.ts
+ * (steer/activation-cache-node.ts, eval/request-cache-node.ts …), which the core never imports.
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
@@ -18,7 +19,7 @@ function imports(file: string): string[] {
 /** Every file reachable from the .ts files of `dirs` (relative imports followed). */
 function walk(dirs: string[]): Set<string> {
   const seen = new Set<string>();
-  const stack = dirs.flatMap((d) => readdirSync(path.join(SRC, d)).filter((f) => f.endsWith(".ts")).map((f) => path.join(SRC, d, f)));
+  const stack = dirs.flatMap((d) => readdirSync(path.join(SRC, d)).filter((f) => f.endsWith(".ts") && !f.endsWith("-node.ts")).map((f) => path.join(SRC, d, f)));
   while (stack.length > 0) {
     const file = stack.pop()!;
     if (seen.has(file)) continue;

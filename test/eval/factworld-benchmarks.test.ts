@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { BUILTIN_DATA_DIR, BUILTIN_MODEL_DIR } from "../../src/cli/default-model.js";
-import { loadTasks } from "../../src/data/benchmarks/registry.js";
+import { loadTasks } from "../../src/eval/registry-node.js";
 import { evaluate } from "../../src/eval/evaluate.js";
 import { loadModel } from "../../src/model/load.js";
 import { initEngine } from "../../src/tensor/engine.js";

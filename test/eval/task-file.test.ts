@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { loadTaskFile, loadTasks } from "../../src/data/benchmarks/registry.js";
+import { loadTaskFile, loadTasks } from "../../src/eval/registry-node.js";
 import { ConfigError, UsageError } from "../../src/errors.js";
 import { render } from "../../src/eval/template.js";
 

@@ -9,7 +9,7 @@ import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { activationKey, cachedActivations } from "../../src/io/activation-cache.js";
+import { activationKey, cachedActivations } from "../../src/steer/activation-cache-node.js";
 import type { Model } from "../../src/model/types.js";
 import { residHook, steeringPatch } from "../../src/steer/apply.js";
 import { collectActivations, MemorySink, type CollectItem } from "../../src/steer/collect.js";

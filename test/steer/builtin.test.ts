@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { BUILTIN_MODEL_DIR, BUILTIN_BEHAVIOR, builtinDataPath } from "../../src/cli/default-model.js";
-import { loadCAABehavior, loadStyledPrompts } from "../../src/io/steer-files.js";
+import { loadCAABehavior, loadStyledPrompts } from "../../src/steer/files-node.js";
 import { loadModel } from "../../src/model/load.js";
 import { initEngine } from "../../src/tensor/engine.js";
 import { abScoringRow } from "../../src/steer/ab-data.js";

@@ -1,17 +1,17 @@
 /**
  * `scalpel eval`: evaluate a model (and, with --patch, the same model patched) on benchmark tasks,
- * print a table and write the results JSON (eval/evaluate.ts; tasks in data/benchmarks/registry.ts).
+ * print a table and write the results JSON (eval/evaluate.ts; tasks in eval/registry-node.ts).
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { ConfigError, UsageError } from "../../errors.js";
-import { builtinTaskNames, DEFAULT_TASKS, loadTasks } from "../../data/benchmarks/registry.js";
+import { builtinTaskNames, DEFAULT_TASKS, loadTasks } from "../../eval/registry-node.js";
 import type { MetricComparison } from "../../eval/compare.js";
 import { runEvalExperiment } from "../../eval/experiment.js";
 import { evaluate, type EvaluationResult, type TaskResult } from "../../eval/evaluate.js";
 import type { Task } from "../../eval/types.js";
 import { writeFileAtomic } from "../../io/atomic.js";
-import { FileRequestCache } from "../../io/request-cache-file.js";
+import { FileRequestCache } from "../../eval/request-cache-node.js";
 import { Progress } from "../../lab/progress.js";
 import { loadPatch } from "../../model/patch-file.js";
 import { parseFlags, type Command } from "../command.js";

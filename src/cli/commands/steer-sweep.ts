@@ -14,7 +14,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { UsageError } from "../../errors.js";
 import { writeFileAtomic } from "../../io/atomic.js";
-import { loadGsm8k } from "../../io/steer-files.js";
+import { loadGsm8k } from "../../steer/files-node.js";
 import { renderSvg } from "../../lab/report/charts.js";
 import { savePatch } from "../../model/patch-file.js";
 import type { Model } from "../../model/types.js";

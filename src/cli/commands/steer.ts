@@ -6,8 +6,8 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { UsageError } from "../../errors.js";
-import { diskSource } from "../../io/activation-cache.js";
-import { loadCAABehavior, loadStyledPrompts, type CAABehaviorData } from "../../io/steer-files.js";
+import { diskSource } from "../../steer/activation-cache-node.js";
+import { loadCAABehavior, loadStyledPrompts, type CAABehaviorData } from "../../steer/files-node.js";
 import { modelHash } from "../../model/hash.js";
 import { loadPatch, savePatch } from "../../model/patch-file.js";
 import type { AdditionPositions } from "../../model/patch.js";

@@ -5,7 +5,7 @@
  * computations on a slice of the data, sized to run in a few seconds on 2 cores.
  */
 import { existsSync } from "node:fs";
-import { loadCAABehavior } from "../../io/steer-files.js";
+import { loadCAABehavior } from "../../steer/files-node.js";
 import { generate } from "../../model/generate.js";
 import type { Model } from "../../model/types.js";
 import { abScoringRow } from "../../steer/ab-data.js";

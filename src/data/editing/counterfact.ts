@@ -8,7 +8,7 @@
  * Locality for EasyEdit-style metrics is the neighbourhood prompts with target_true as their
  * answer (what EasyEdit's CounterFact loader does with neighborhood_prompts).
  */
-import type { EditCase } from "../../edit/types.js";
+import type { EditCase } from "./case.js";
 import { RecordReader } from "./errors.js";
 
 export const ROME_COUNTERFACT = "CounterFact (ROME format)";

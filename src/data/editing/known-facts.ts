@@ -6,7 +6,7 @@
  * As an EditCase the fact is its own target (targetNew = attribute, no targetTrue): "insert what
  * the model already knows" — useful for tracing and for checking an editor on a no-op request.
  */
-import type { EditCase } from "../../edit/types.js";
+import type { EditCase } from "./case.js";
 import { RecordReader } from "./errors.js";
 
 export const KNOWN_FACTS = "ROME known facts";

@@ -3,7 +3,7 @@
  * keys (ROME CounterFact, MEND/EasyEdit CounterFact, MEND zsRE, ROME known facts) or named.
  */
 import { readFile } from "node:fs/promises";
-import type { EditCase } from "../../edit/types.js";
+import type { EditCase } from "./case.js";
 import { counterFactCase, isRomeCounterFact } from "./counterfact.js";
 import { DatasetError } from "./errors.js";
 import { isKnownFacts, knownFact, knownFactCase, type KnownFact } from "./known-facts.js";

@@ -17,7 +17,7 @@
  * probability comparisons (P[alt] vs P[answer]) are computed too; EasyEdit reports only the
  * token-accuracy metrics for zsRE.
  */
-import type { EditCase } from "../../edit/types.js";
+import type { EditCase } from "./case.js";
 import { RecordReader } from "./errors.js";
 
 export const MEND_COUNTERFACT = "CounterFact (MEND/EasyEdit flat format)";

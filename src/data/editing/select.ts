@@ -8,7 +8,7 @@
  * MultiCounterFact, prepared for many simultaneous edits; a dataset that holds several facts per
  * subject (zsRE, the fact world) needs the same care before a batch is drawn from it.
  */
-import type { EditCase } from "../../edit/types.js";
+import type { EditCase } from "./case.js";
 
 /** The cases in order, keeping only the first case of each subject. */
 export function distinctSubjects(cases: readonly EditCase[]): EditCase[] {

@@ -3,7 +3,7 @@
  * and their aggregates. Every metric has a name, a definition and a version (METRICS), stored
  * with the numbers.
  */
-import type { EditCase } from "../../edit/types.js";
+import type { EditCase } from "../../data/editing/case.js";
 import { allTokensAccuracy, harmonicMean, magnitudeNew, magnitudeTrue, successNew, successTrue } from "./counterfact.js";
 import { meanGenerationEntropy } from "./fluency.js";
 import type { CaseScores } from "./score.js";

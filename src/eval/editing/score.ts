@@ -11,7 +11,7 @@
  * context = encode(prompt), continuation = encode(prompt + " " + target)[len(context):], as
  * ROME's prefix_lens slicing does.
  */
-import type { EditCase } from "../../edit/types.js";
+import type { EditCase } from "../../data/editing/case.js";
 import { generate } from "../../model/generate.js";
 import type { Model } from "../../model/types.js";
 import type { Tokenizer } from "../../io/tokenizer/types.js";

@@ -51,7 +51,7 @@ export type EvalConfig = Infer<typeof evalSchema>;
 const patchFiles = () => import("../../model/patch-file.js");
 
 const tasksOf = async (c: EvalConfig, model: string | null) => {
-  const { loadTasks } = await import("../../data/benchmarks/registry.js");
+  const { loadTasks } = await import("../../eval/registry-node.js");
   const dir = modelDir(model);
   const factworldDataDir = existsSync(path.join(dir, "data", BUILTIN_DATA.qa)) ? path.join(dir, "data") : BUILTIN_DATA_DIR;
   return loadTasks(c.tasks, { dataDir: c.data_dir ?? undefined, factworldDataDir });
@@ -60,7 +60,7 @@ const tasksOf = async (c: EvalConfig, model: string | null) => {
 /** Evaluate `model` on the config's tasks with a request cache that survives a kill; every document is a case row. */
 async function evaluateStage(ctx: StageContext<EvalConfig>, model: Model, patch?: Patch): Promise<EvaluationResult> {
   const c = ctx.config;
-  const [{ FileRequestCache }, { evaluate }, { docRow }] = await Promise.all([import("../../io/request-cache-file.js"), import("../../eval/evaluate.js"), import("../../eval/experiment.js")]);
+  const [{ FileRequestCache }, { evaluate }, { docRow }] = await Promise.all([import("../../eval/request-cache-node.js"), import("../../eval/evaluate.js"), import("../../eval/experiment.js")]);
   const cache = new FileRequestCache(path.join(ctx.checkpoint.dir, "requests.jsonl"));
   const result = await evaluate(model, await tasksOf(c, c.model), {
     limit: c.limit ?? undefined,

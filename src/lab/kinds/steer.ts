@@ -67,7 +67,7 @@ interface Splits {
 }
 
 async function loadData(c: SteerConfig) {
-  const files = await import("../../io/steer-files.js");
+  const files = await import("../../steer/files-node.js");
   const behavior = c.behavior ?? (c.data === null ? BUILTIN_BEHAVIOR : null);
   if (!behavior) throw new ConfigError("STEER_BEHAVIOR", "config.behavior is required with config.data", { field: "config.behavior", fix: "name a folder under DATA/generate/" });
   const caa = await files.loadCAABehavior(dataDir(c), behavior);
@@ -130,7 +130,7 @@ export const steerKind: ExperimentKind<SteerConfig> = {
         const cap = (xs: number[], n: number | null) => (n === null ? xs : xs.slice(0, n));
         if (c.objective === "gsm8k") {
           // Vectors come from the behaviour's whole generate set; the problems split into val and test.
-          const { loadGsm8k } = await import("../../io/steer-files.js");
+          const { loadGsm8k } = await import("../../steer/files-node.js");
           const problems = await loadGsm8k(gsmFile(c));
           const sp = splitIndices(problems.length, c.split_seed, { train: 0, val: c.val_fraction, test: 1 - c.val_fraction });
           const val = cap(sp.val, c.n_val);
@@ -149,7 +149,7 @@ export const steerKind: ExperimentKind<SteerConfig> = {
         const c = ctx.config;
         const model = await stageModel(ctx, c.model);
         if (c.layer >= model.config.nLayers) throw new ConfigError("STEER_LAYER", `layer ${c.layer} does not exist (the model has ${model.config.nLayers} layers)`, { field: "config.layer", fix: `choose 0…${model.config.nLayers - 1}` });
-        const [{ fitSteeringVectors }, { diskSource }] = await Promise.all([import("../../steer/experiment.js"), import("../../io/activation-cache.js")]);
+        const [{ fitSteeringVectors }, { diskSource }] = await Promise.all([import("../../steer/experiment.js"), import("../../steer/activation-cache-node.js")]);
         const data = await loadData(c);
         const splits = ctx.inputs.splits as Splits;
         const source = diskSource(path.resolve(c.cache_dir), model, { tokenization: { separator: " ", addSpecialTokens: true } });
@@ -170,7 +170,7 @@ export const steerKind: ExperimentKind<SteerConfig> = {
         const data = await loadData(c);
         if (!data.labelled) throw new ConfigError("STEER_PROBES", "probes need labelled prompts", { field: "config.labelled", fix: "give a labelled prompts file, or probes: false" });
         const model = await stageModel(ctx, c.model);
-        const [{ fitProbes }, { splitIndices }, { diskSource }] = await Promise.all([import("../../steer/fit.js"), import("../../steer/splits.js"), import("../../io/activation-cache.js")]);
+        const [{ fitProbes }, { splitIndices }, { diskSource }] = await Promise.all([import("../../steer/fit.js"), import("../../steer/splits.js"), import("../../steer/activation-cache-node.js")]);
         const source = diskSource(path.resolve(c.cache_dir), model, { tokenization: { separator: " ", addSpecialTokens: true } });
         const [r] = await fitProbes(model, data.labelled, [c.layer], splitIndices(data.labelled.length, c.split_seed), source, `labelled:${data.labelledFile}`);
         for (const [k, v] of Object.entries({ probe_val_accuracy: r!.val.accuracy, probe_val_auc: r!.val.auc, probe_test_accuracy: r!.test.accuracy, probe_test_auc: r!.test.auc })) ctx.metric(k, v);

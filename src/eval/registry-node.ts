@@ -5,17 +5,17 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
-import { ConfigError, UsageError } from "../../errors.js";
-import { abTask } from "../../eval/tasks/ab.js";
-import { factArithmeticTask, factQaTask } from "../../eval/tasks/factworld.js";
-import { gsm8kTask } from "../../eval/tasks/gsm8k.js";
-import { lambadaTask } from "../../eval/tasks/lambada.js";
-import { mmluTask } from "../../eval/tasks/mmlu.js";
-import { splitWikitextArticles, wikitextTask } from "../../eval/tasks/wikitext.js";
-import { checkTaskDefinition, taskFromDefinition } from "../../eval/task-file.js";
-import type { Task } from "../../eval/types.js";
-import { didYouMean } from "../../util/closest.js";
-import { defaultDataDir, readArithmetic, readCaaAB, readCaaQA, readDataset, readFactQueries, readGsm8k, readLambada, readMmlu, readText } from "./readers.js";
+import { ConfigError, UsageError } from "../errors.js";
+import { abTask } from "./tasks/ab.js";
+import { factArithmeticTask, factQaTask } from "./tasks/factworld.js";
+import { gsm8kTask } from "./tasks/gsm8k.js";
+import { lambadaTask } from "./tasks/lambada.js";
+import { mmluTask } from "./tasks/mmlu.js";
+import { splitWikitextArticles, wikitextTask } from "./tasks/wikitext.js";
+import { checkTaskDefinition, taskFromDefinition } from "./task-file.js";
+import type { Task } from "./types.js";
+import { didYouMean } from "../util/closest.js";
+import { defaultDataDir, readArithmetic, readCaaAB, readCaaQA, readDataset, readFactQueries, readGsm8k, readLambada, readMmlu, readText } from "../data/benchmarks/readers.js";
 
 export interface TaskSources {
   /** Benchmark data folder (default defaultDataDir()). */
@@ -58,7 +58,7 @@ for (const b of CAA_BEHAVIOURS) {
     abTask(`caa-${b}`, readCaaAB(path.join(s.dataDir, `caa/test/${b}/test_dataset_ab.json`)), "the behaviour-matching answer") };
 }
 
-export { DEFAULT_TASKS } from "../../eval/task-names.js";
+export { DEFAULT_TASKS } from "./task-names.js";
 
 export function builtinTaskNames(): { name: string; summary: string }[] {
   return Object.entries(BUILTIN).map(([name, b]) => ({ name, summary: b.summary }));

@@ -15,13 +15,15 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { CheckpointError } from "../errors.js";
-import { hashValue } from "../lab/hash.js";
+import { canonicalJson, sha256HexSync } from "../util/hash.js";
+
+const hashValue = (v: unknown) => sha256HexSync(canonicalJson(v));
 import { modelHash } from "../model/hash.js";
 import { applyPatch, type Patch } from "../model/patch.js";
 import type { Model } from "../model/types.js";
-import { collectActivations, rowCount, type CollectItem } from "../steer/collect.js";
+import { collectActivations, rowCount, type CollectItem } from "./collect.js";
 import { patchHash } from "../model/patch-hash.js";
-import { writeFileAtomic } from "./atomic.js";
+import { writeFileAtomic } from "../io/atomic.js";
 
 const FORMAT = 1;
 

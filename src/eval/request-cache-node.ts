@@ -10,8 +10,8 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import path from "node:path";
-import type { RequestCache } from "../eval/cache.js";
-import type { Response } from "../eval/types.js";
+import type { RequestCache } from "./cache.js";
+import type { Response } from "./types.js";
 
 export class FileRequestCache implements RequestCache {
   private readonly map = new Map<string, Response>();

@@ -7,10 +7,10 @@
 import { existsSync, promises as fs } from "node:fs";
 import path from "node:path";
 import { ConfigError, UsageError } from "../errors.js";
-import { parseABItems, parseOpenEnded, type ABItem, type OpenEndedItem } from "../steer/ab-data.js";
-import type { LabelledPrompt } from "../steer/fit.js";
+import { parseABItems, parseOpenEnded, type ABItem, type OpenEndedItem } from "./ab-data.js";
+import type { LabelledPrompt } from "./fit.js";
 import { didYouMean } from "../util/closest.js";
-import { parseJsonDocument } from "./json-parse.js";
+import { parseJsonDocument } from "../io/json-parse.js";
 
 async function readJson(file: string): Promise<unknown> {
   let text: string;
