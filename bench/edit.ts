@@ -32,7 +32,8 @@ const { gpt2 } = await import("../src/model/families/gpt2.js");
 const { createModel } = await import("../src/model/model.js");
 const { randomParams } = await import("../src/model/random-params.js");
 const { wordLevelTokenizer } = await import("../src/io/tokenizer/index.js");
-const { registerMom2Corpus, keyCovariance } = await import("../src/edit/mom2.js");
+const { keyCovariance } = await import("../src/edit/mom2.js");
+const { EditCaches } = await import("../src/edit/caches.js");
 const { romeDefaults, memitDefaults } = await import("../src/edit/hparams.js");
 const { romeEdit, inverseCovTimes } = await import("../src/edit/rome.js");
 const { computeTargetVector } = await import("../src/edit/compute-value.js");
@@ -76,13 +77,13 @@ async function runPhase(phase: string): Promise<{ ours: Record<string, number>; 
   let seed = 1;
   const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
   const word = () => `w${Math.floor(rnd() * 5000)}`;
-  registerMom2Corpus("bench", Array.from({ length: COV_TEXTS }, () => Array.from({ length: COV_LEN }, word).join(" ")));
+  const caches = new EditCaches().registerCorpus("bench", Array.from({ length: COV_TEXTS }, () => Array.from({ length: COV_LEN }, word).join(" ")));
   const requests: EditRequest[] = Array.from({ length: N_EDITS }, (_, i) => ({
     prompt: `{} ${word()} ${word()} ${word()}`,
     subject: `w${10000 + 2 * i} w${10001 + 2 * i}`,
     targetNew: `w${20000 + i}`,
   }));
-  const ctx = { cacheDir: CACHE };
+  const ctx = { cacheDir: CACHE, caches };
   const ours: Record<string, number> = {};
   const shapes: Record<string, number[]> = {};
   const time = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
@@ -108,7 +109,7 @@ async function runPhase(phase: string): Promise<{ ours: Record<string, number>; 
   } else if (phase === "rome") {
     await keyCovariance(model, rome.layer, rome, ctx);
     await inverseCovTimes(model, rome.layer, rome, ctx, new Float64Array(F).fill(1));
-    const templates = (await contextTemplates(model, rome, 0)).flat();
+    const templates = (await contextTemplates(model, rome, 0, caches)).flat();
     const [, ms] = await time(() => romeEdit(model, [requests[0]!], rome, ctx));
     ours.rome_ms = ms;
     ours.rome_peak_rss_mb = rss();
@@ -119,7 +120,7 @@ async function runPhase(phase: string): Promise<{ ours: Record<string, number>; 
   } else if (phase === "memit") {
     const Cs = new Map<number, Float64Array>();
     for (const l of memit.layers) Cs.set(l, await keyCovariance(model, l, memit, ctx));
-    const templates = await contextTemplates(model, memit, 0);
+    const templates = await contextTemplates(model, memit, 0, caches);
     const zLayer = memit.layers[memit.layers.length - 1]!;
     const [zsSample, zMs] = await time(async () => {
       const out: Float32Array[] = [];

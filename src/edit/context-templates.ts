@@ -10,27 +10,19 @@
 import { generate } from "../model/generate.js";
 import { unpatch } from "../model/patch.js";
 import type { Model } from "../model/types.js";
+import { EditCaches } from "./caches.js";
 import type { ValueHparams } from "./hparams.js";
-
-const memo = new WeakMap<Model, Map<string, Promise<string[][]>>>();
 
 type TemplateParams = Pick<ValueHparams, "contextTemplateLengthParams" | "contextTemplateSeeds" | "contextTemplateSeparator">;
 
 /**
- * Templates for `model`, generated once per unedited model and parameters (ROME caches them
- * globally the same way: sequential edits reuse the first edit's templates).
+ * Templates for `model`, generated from the unedited model, once per model and parameters on the
+ * run's caches (ROME caches them globally the same way: sequential edits reuse the first edit's).
  */
-export function contextTemplates(model: Model, hp: TemplateParams, seed = 0): Promise<string[][]> {
+export function contextTemplates(model: Model, hp: TemplateParams, seed = 0, caches = new EditCaches()): Promise<string[][]> {
   const base = unpatch(model);
-  let byKey = memo.get(base);
-  if (!byKey) memo.set(base, (byKey = new Map()));
   const key = JSON.stringify([hp.contextTemplateLengthParams, hp.contextTemplateSeeds, hp.contextTemplateSeparator, seed]);
-  let t = byKey.get(key);
-  if (!t) {
-    t = make(base, hp, seed);
-    byKey.set(key, t);
-  }
-  return t;
+  return caches.templatesOf(base, key, () => make(base, hp, seed));
 }
 
 async function make(model: Model, hp: TemplateParams, seed: number): Promise<string[][]> {

@@ -95,7 +95,7 @@ export async function spreadOverLayers(
   /** Precomputed z* (benchmarks time the layer phase alone); computed when absent. */
   given?: Float32Array[],
 ): Promise<SpreadResult> {
-  const templates = await contextTemplates(model, hp, context.seed ?? 0);
+  const templates = await contextTemplates(model, hp, context.seed ?? 0, context.caches);
   const zLayer = hp.layers[hp.layers.length - 1]!;
   const zs: Float32Array[] = given ? [...given] : [];
   const nll: number[] = [];

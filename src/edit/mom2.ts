@@ -3,59 +3,44 @@
  * (mom2Dataset), how many texts, where to cache (EditContext.cacheDir).
  *
  * Statistics are always those of the *unedited* model (model/patch.ts unpatch): ROME, MEMIT and
- * AlphaEdit compute C once per model and layer and reuse it through sequential edits
- * (their get_cov caches by model name and layer), so the n-th sequential edit does not recompute
- * it for a model that differs from the original only by earlier edits.
+ * AlphaEdit compute C once per model and layer and reuse it through sequential edits (their
+ * get_cov caches by model name and layer), here through the run's EditCaches (caches.ts).
+ *
+ * Which corpus: a name registered on the caches; "factworld" (the built-in model's training
+ * documents); "wikitext-2"; a file path; or "auto" — the corpus the checkpoint declares in its
+ * config.json as "scalpel_mom2_corpus" (the built-in model declares "factworld"), else WikiText-2,
+ * the stand-in for ROME's Wikipedia sample. Nothing is guessed from the tokenizer.
  */
 import { ConfigError } from "../errors.js";
 import { unpatch } from "../model/patch.js";
 import type { Model } from "../model/types.js";
+import { EditCaches, type Corpus } from "./caches.js";
 import { collectMom2, moment, type StatsStore } from "./covariance.js";
 import type { CovarianceHparams } from "./hparams.js";
 import type { EditContext } from "./types.js";
 
-export interface Corpus {
-  /** Names the corpus in cache keys; absent = the texts are hashed. */
-  id?: string;
-  texts: readonly string[];
-}
-
-const registered = new Map<string, Corpus>();
-
-/** Make `texts` available as mom2Dataset `name` (tests, browsers, a corpus built in memory). */
-export function registerMom2Corpus(name: string, texts: readonly string[]): void {
-  registered.set(name, { id: `registered:${name}`, texts });
-}
-
-const memo = new WeakMap<Model, Map<string, Promise<Float64Array>>>();
+export type { Corpus };
 
 /** E[k kᵀ] of layer `layer`'s MLP keys for the unedited `model`, [d_mlp × d_mlp] row-major. */
 export function keyCovariance(model: Model, layer: number, hp: CovarianceHparams, context: EditContext = {}): Promise<Float64Array> {
   const base = unpatch(model);
-  let byKey = memo.get(base);
-  if (!byKey) memo.set(base, (byKey = new Map()));
+  const caches = context.caches ?? new EditCaches();
   const key = JSON.stringify([layer, hp.mom2Dataset, hp.mom2NSamples, hp.mom2MaxLength ?? null]);
-  let c = byKey.get(key);
-  if (!c) {
-    c = (async () => {
-      const corpus = await resolveCorpus(base, hp.mom2Dataset);
-      const store = await storeFor(context.cacheDir);
-      const stats = await collectMom2(base, {
-        layer,
-        texts: corpus.texts,
-        corpusId: corpus.id,
-        nSamples: hp.mom2NSamples,
-        maxLength: hp.mom2MaxLength,
-        store,
-        onProgress: context.onProgress,
-      });
-      if (stats.count === 0) throw new ConfigError("EDIT_MOM2", `covariance corpus ${hp.mom2Dataset} gave no tokens`, { field: "mom2Dataset" });
-      return moment(stats);
-    })();
-    byKey.set(key, c);
-    c.catch(() => byKey!.delete(key));
-  }
-  return c;
+  return caches.covarianceOf(base, key, async () => {
+    const corpus = await resolveCorpus(base, hp.mom2Dataset, caches);
+    const store = await storeFor(context.cacheDir);
+    const stats = await collectMom2(base, {
+      layer,
+      texts: corpus.texts,
+      corpusId: corpus.id,
+      nSamples: hp.mom2NSamples,
+      maxLength: hp.mom2MaxLength,
+      store,
+      onProgress: context.onProgress,
+    });
+    if (stats.count === 0) throw new ConfigError("EDIT_MOM2", `covariance corpus ${hp.mom2Dataset} gave no tokens`, { field: "mom2Dataset" });
+    return moment(stats);
+  });
 }
 
 async function storeFor(cacheDir: string | undefined): Promise<StatsStore | undefined> {
@@ -65,34 +50,25 @@ async function storeFor(cacheDir: string | undefined): Promise<StatsStore | unde
   return nodeStatsStore(cacheDir);
 }
 
-async function resolveCorpus(model: Model, name: string): Promise<Corpus> {
-  const r = registered.get(name);
-  if (r) return r;
-  if (name === "factworld" || (name === "auto" && (await isFactWorldModel(model)))) return factWorldCorpus();
-  const { readCorpusFile, wikitext2 } = await import("./corpus-node.js");
-  if (name === "auto" || name === "wikitext-2") return wikitext2();
-  return readCorpusFile(name);
+/** The corpus "auto" means for this checkpoint: the one its config.json declares, else WikiText-2. */
+export function declaredCorpus(model: Model): string | undefined {
+  const v = model.config.raw.scalpel_mom2_corpus;
+  return typeof v === "string" ? v : undefined;
 }
 
-let factWorld: Promise<{ corpus: Corpus; names: string[] }> | undefined;
-
-function loadFactWorld(): Promise<{ corpus: Corpus; names: string[] }> {
-  factWorld ??= (async () => {
-    const fw = await import("../data/factworld/index.js");
-    const world = fw.buildFactWorld();
-    const names = world.facts.slice(0, 8).flatMap((f) => [...f.subject.split(" "), f.object]);
-    return { corpus: { id: `factworld:${world.seed}:training-stage2`, texts: fw.trainingDocuments(world, world.seed, fw.STAGE2_MIX) }, names };
-  })();
-  return factWorld;
+async function resolveCorpus(model: Model, name: string, caches: EditCaches): Promise<Corpus> {
+  const registered = caches.registeredCorpus(name);
+  if (registered) return registered;
+  const resolved = name === "auto" ? declaredCorpus(model) ?? "wikitext-2" : name;
+  if (resolved !== name) return resolveCorpus(model, resolved, caches);
+  if (name === "factworld") return caches.corpus(name, factWorldCorpus);
+  const { readCorpusFile, wikitext2 } = await import("./corpus-node.js");
+  return caches.corpus(name, async () => (name === "wikitext-2" ? wikitext2() : readCorpusFile(name)));
 }
 
 /** The fact world's training documents (the built-in model's own corpus). */
 export async function factWorldCorpus(): Promise<Corpus> {
-  return (await loadFactWorld()).corpus;
-}
-
-/** Whether the model's tokenizer is the fact world's (its entity names are whole tokens). */
-async function isFactWorldModel(model: Model): Promise<boolean> {
-  const { names } = await loadFactWorld();
-  return names.every((w) => model.tokenizer.tokenToId(w) !== undefined);
+  const fw = await import("../data/factworld/index.js");
+  const world = fw.buildFactWorld();
+  return { id: `factworld:${world.seed}:training-stage2`, texts: fw.trainingDocuments(world, world.seed, fw.STAGE2_MIX) };
 }

@@ -19,6 +19,7 @@ import { applyPatch, composePatches, type Patch, type WeightPatch } from "../mod
 import { aggregateMetrics, caseMetrics, referenceVectorizer, type MetricSet, type MetricSummary } from "../eval/editing/metrics.js";
 import { scoreCases, type CaseScores, type ScoreCasesOptions } from "../eval/editing/score.js";
 import type { TfidfVectorizer } from "../eval/editing/tfidf.js";
+import { EditCaches } from "./caches.js";
 import type { EditCase, EditContext, EditRequest, Editor } from "./types.js";
 
 export type ProtocolMode = "single" | "batch" | "sequential";
@@ -111,6 +112,8 @@ export async function runProtocol<H>(model: Model, editor: Editor<H>, cases: rea
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   const timing: EvalTiming = mode === "sequential" ? options.evaluate ?? "after-all" : "after-edit";
   const vec = referenceVectorizer(cases);
+  // One set of caches for the whole run: covariance and context templates are computed once.
+  const context: EditContext = { ...options.context, caches: options.context?.caches ?? new EditCaches() };
   const resumed = mode === "sequential" ? await options.checkpoint?.load() : undefined;
   const pre = resumed?.pre ?? (await scoreCases(model, cases, options.scoring));
   const results: CaseResult[] = resumed ? (resumed.results as CaseResult[]) : new Array(cases.length);
@@ -138,7 +141,7 @@ export async function runProtocol<H>(model: Model, editor: Editor<H>, cases: rea
     for (const idx of groups) {
       reset();
       const te = now();
-      const p = await editor.edit(model, idx.map((i) => cases[i]!.request), hparams, options.context);
+      const p = await editor.edit(model, idx.map((i) => cases[i]!.request), hparams, context);
       const editSeconds = now() - te;
       editTotal += editSeconds;
       const edited = applyPatch(model, p);
@@ -161,7 +164,7 @@ export async function runProtocol<H>(model: Model, editor: Editor<H>, cases: rea
     try {
       for (const idx of groups.slice(resumed?.groupsDone ?? 0)) {
         const te = now();
-        const p = await editor.edit(current, idx.map((i) => cases[i]!.request), hparams, options.context);
+        const p = await editor.edit(current, idx.map((i) => cases[i]!.request), hparams, context);
         const editSeconds = now() - te;
         editTotal += editSeconds;
         idx.forEach((i) => (editSecondsOf[i] = editSeconds));

@@ -29,7 +29,8 @@ import { averagedKeys, keysAt } from "./compute-key.js";
 import { computeTargetVector } from "./compute-value.js";
 import { contextTemplates } from "./context-templates.js";
 import type { RomeHparams } from "./hparams.js";
-import { cholesky64, choleskySolve64, mat64, solve64, type Mat64 } from "./linalg64.js";
+import { EditCaches } from "./caches.js";
+import { cholesky64, choleskySolve64, mat64, solve64 } from "./linalg64.js";
 import { keyCovariance } from "./mom2.js";
 import type { EditContext, EditRequest } from "./types.js";
 
@@ -72,7 +73,7 @@ export async function romeEdit(model: Model, requests: EditRequest[], hp: RomeHp
 
 async function rankOne(model: Model, request: EditRequest, hp: RomeHparams, context: EditContext): Promise<{ delta: Float32Array; step: RomeStep }> {
   const l = hp.layer;
-  const templates = (await contextTemplates(model, hp, context.seed ?? 0)).flat();
+  const templates = (await contextTemplates(model, hp, context.seed ?? 0, context.caches)).flat();
   // k* and u = C⁻¹ k* (compute_u).
   const [kStar] = await averagedKeys(model, l, [request], templates.map((t) => [t]), "grouped");
   const u = await inverseCovTimes(model, l, hp, context, kStar!);
@@ -101,23 +102,14 @@ async function rankOne(model: Model, request: EditRequest, hp: RomeHparams, cont
   return { delta, step: { key, kStar: kStar!, u, vStar: v.target, nll: v.nll } };
 }
 
-const factors = new WeakMap<Float64Array, Mat64>();
-
-/** C⁻¹ x with C the layer's key covariance (Cholesky, cached per matrix), or x when mom2Adjustment is off. */
+/** C⁻¹ x with C the layer's key covariance (Cholesky, cached per matrix on the run's caches), or x when mom2Adjustment is off. */
 export async function inverseCovTimes(model: Model, layer: number, hp: RomeHparams, context: EditContext, x: Float64Array): Promise<Float64Array> {
   if (!hp.mom2Adjustment) return x;
   const C = await keyCovariance(model, layer, hp, context);
   const d = x.length;
-  let L = factors.get(C);
-  if (!L) {
-    try {
-      L = cholesky64(mat64(d, d, C));
-      factors.set(C, L);
-    } catch {
-      // A rank-deficient C (fewer key samples than d_mlp): ROME's torch.inverse would fail too;
-      // a pivoted LU gives the solution when one exists.
-      return solve64(mat64(d, d, C), mat64(d, 1, x)).data;
-    }
-  }
+  const L = (context.caches ?? new EditCaches()).factorOf(C, () => cholesky64(mat64(d, d, C)));
+  // A rank-deficient C (fewer key samples than d_mlp): ROME's torch.inverse would fail too;
+  // a pivoted LU gives the solution when one exists.
+  if (!L) return solve64(mat64(d, d, C), mat64(d, 1, x)).data;
   return choleskySolve64(L, mat64(d, 1, x)).data;
 }

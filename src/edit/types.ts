@@ -6,6 +6,7 @@
  */
 import type { EditRequest } from "../data/editing/case.js";
 import type { WeightPatch } from "../model/patch.js";
+import type { EditCaches } from "./caches.js";
 
 export type { EditCase, EditRequest, PromptTarget } from "../data/editing/case.js";
 import type { Model, ModelConfig } from "../model/types.js";
@@ -17,6 +18,11 @@ export interface EditContext {
   /** Progress of long steps (covariance collection, optimisation). */
   onProgress?: (stage: string, done: number, total: number) => void;
   seed?: number;
+  /**
+   * What editors reuse between calls (covariance, its factor, context templates, registered
+   * corpora). Pass one object through a run's edits; absent, each call computes afresh.
+   */
+  caches?: EditCaches;
 }
 
 export interface Editor<H = Record<string, unknown>> {

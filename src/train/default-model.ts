@@ -37,6 +37,8 @@ export function defaultModelConfigJson(tokenizer: Tokenizer): Record<string, unk
     eos_token_id: tokenizer.eosId,
     pad_token_id: tokenizer.padId,
     torch_dtype: "float32",
+    // Editors' covariance corpus for mom2Dataset "auto" (edit/mom2.ts): the model's own training documents.
+    scalpel_mom2_corpus: "factworld",
   };
 }
 

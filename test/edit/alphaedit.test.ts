@@ -16,7 +16,7 @@ import { keyCovariance } from "../../src/edit/mom2.js";
 import { loglikelihood } from "../../src/eval/logprobs.js";
 import { applyPatch } from "../../src/model/patch.js";
 import { initEngine } from "../../src/tensor/engine.js";
-import { FAST, REQUESTS, tinyModel } from "./tiny.js";
+import { FAST, REQUESTS, TINY, tinyModel } from "./tiny.js";
 
 await initEngine();
 
@@ -82,13 +82,13 @@ test("AlphaEdit on a tiny model: targets gain, C's large-eigenvalue directions a
   const model = tinyModel();
   const base = { ...alphaEditDefaults(model.config), ...FAST, layers: [0, 1] };
   // Protect the top half of each layer's key spectrum (a random model's C has no exact null space).
-  const C1 = await keyCovariance(model, 1, base);
+  const C1 = await keyCovariance(model, 1, base, { caches: TINY });
   const d = model.config.dMlp;
   const eig = symEig64(mat64(d, d, C1));
   const threshold = eig.values[Math.floor(d / 2)]!;
   const hp = { ...base, nullspaceThreshold: threshold, L2: 1e-3 };
   const state = new AlphaEditState();
-  const patch = await alphaEdit(model, REQUESTS.slice(0, 2), hp, {}, state);
+  const patch = await alphaEdit(model, REQUESTS.slice(0, 2), hp, { caches: TINY }, state);
   assert.deepEqual(Object.keys(patch.deltas).sort(), ["blocks.0.mlp.W_out", "blocks.1.mlp.W_out"]);
   const D1 = Float64Array.from(patch.deltas["blocks.1.mlp.W_out"]!.data);
   const protectedDirs: Float64Array[] = [];
@@ -103,14 +103,14 @@ test("AlphaEdit on a tiny model: targets gain, C's large-eigenvalue directions a
 
   // cache_c = Σ K Kᵀ of the edited model's keys.
   const layer1 = await state.layer(model, 1, hp, {});
-  const templates = await contextTemplates(model, hp, 0);
+  const templates = await contextTemplates(model, hp, 0, TINY);
   const keys = await averagedKeys(edited, 1, REQUESTS.slice(0, 2), templates, "grouped");
   for (const [i, j] of [[0, 0], [3, 7], [d - 1, d - 1]] as const) {
     const want = keys.reduce((s, k) => s + k[i]! * k[j]!, 0);
     assert.ok(Math.abs(layer1.cacheC[i * d + j]! - want) < 1e-9 * (1 + Math.abs(want)));
   }
   // A second, sequential edit on the edited model reuses the state (same P, grown cache_c).
-  const patch2 = await alphaEdit(edited, REQUESTS.slice(2), hp, {}, state);
+  const patch2 = await alphaEdit(edited, REQUESTS.slice(2), hp, { caches: TINY }, state);
   const layer1b = await state.layer(edited, 1, hp, {});
   assert.equal(layer1b, layer1, "state is per unedited model");
   const keys2 = await averagedKeys(applyPatch(edited, patch2), 1, REQUESTS.slice(2), templates, "grouped");

@@ -11,7 +11,7 @@ import { keyCovariance } from "../../src/edit/mom2.js";
 import { applyPatch, unpatch } from "../../src/model/patch.js";
 import { initEngine } from "../../src/tensor/engine.js";
 import { readF32 } from "../../src/tensor/own.js";
-import { FAST, REQUESTS, tinyModel } from "./tiny.js";
+import { FAST, REQUESTS, TINY, tinyModel } from "./tiny.js";
 
 await initEngine();
 
@@ -73,7 +73,7 @@ test("MEMIT batch edit: each request's residual moves toward z*; only the layer 
   const model = tinyModel();
   const hp = { ...memitDefaults(model.config), ...FAST, layers: [0, 1], mom2UpdateWeight: 1 };
   // memitEdit's own algorithm, with its result inspected: z*, and the model after every layer's update.
-  const solve: LayerSolver = async (_i, layer, keys, resid) => memitLayerUpdate(await keyCovariance(model, layer, hp), keys, resid, hp.mom2UpdateWeight);
+  const solve: LayerSolver = async (_i, layer, keys, resid) => memitLayerUpdate(await keyCovariance(model, layer, hp, { caches: TINY }), keys, resid, hp.mom2UpdateWeight);
   const { zs, edited: viaSpread } = await spreadOverLayers(model, REQUESTS, hp, {}, solve, "memit");
   const before = await residualsAt(model, 1, REQUESTS);
   const after = await residualsAt(viaSpread, 1, REQUESTS);
@@ -84,7 +84,7 @@ test("MEMIT batch edit: each request's residual moves toward z*; only the layer 
   });
   viaSpread.dispose();
 
-  const patch = await memitEdit(model, REQUESTS.slice(0, 2), { ...hp, vNumGradSteps: 2 }, {});
+  const patch = await memitEdit(model, REQUESTS.slice(0, 2), { ...hp, vNumGradSteps: 2 }, { caches: TINY });
   assert.equal(patch.info.method, "memit");
   assert.deepEqual(Object.keys(patch.deltas).sort(), ["blocks.0.mlp.W_out", "blocks.1.mlp.W_out"]);
   for (const d of Object.values(patch.deltas)) assert.ok(Math.hypot(...d.data) > 1e-3, "a real update");

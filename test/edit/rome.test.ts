@@ -20,7 +20,7 @@ import { loadPatch, savePatch } from "../../src/model/patch-file.js";
 import type { Model } from "../../src/model/types.js";
 import { initEngine } from "../../src/tensor/engine.js";
 import { readF32 } from "../../src/tensor/own.js";
-import { FAST, REQUESTS, tinyModel } from "./tiny.js";
+import { FAST, REQUESTS, TINY, tinyModel } from "./tiny.js";
 
 await initEngine();
 
@@ -48,7 +48,7 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 test("ROME: the edited model's MLP output at the subject is v*, only W_out of the layer changes, the target gains", async () => {
   const steps: RomeStep[] = [];
-  const patch = await romeEdit(model, [req], hp, {}, steps);
+  const patch = await romeEdit(model, [req], hp, { caches: TINY }, steps);
   assert.deepEqual(Object.keys(patch.deltas), ["blocks.1.mlp.W_out"]);
   const edited = applyPatch(model, patch);
   const before = await mlpOutAtSubject(model);
@@ -69,7 +69,7 @@ test("ROME: the edited model's MLP output at the subject is v*, only W_out of th
 test("v*: every step is observed and ‖δ‖ never exceeds clamp_norm_factor · ‖v₀‖", async () => {
   const seen: ValueStep[] = [];
   const tight = { ...hp, clampNormFactor: 0.05, vNumGradSteps: 8 };
-  const templates = (await contextTemplates(model, tight, 0)).flat();
+  const templates = (await contextTemplates(model, tight, 0, TINY)).flat();
   const v = await computeTargetVector(model, req, tight, templates, "blocks.1.hook_mlp_out", (s) => seen.push(s));
   assert.deepEqual(seen.map((s) => s.step), Array.from({ length: v.steps }, (_, i) => i));
   assert.equal(seen[seen.length - 1]!.loss, v.loss);
@@ -81,7 +81,7 @@ test("v*: every step is observed and ‖δ‖ never exceeds clamp_norm_factor ·
 
 test("r-ROME: W' k* = v* for the template-averaged key (host float64)", async () => {
   const steps: RomeStep[] = [];
-  const patch = await romeEdit(model, [req], { ...hp, keyMode: "r-rome" }, {}, steps);
+  const patch = await romeEdit(model, [req], { ...hp, keyMode: "r-rome" }, { caches: TINY }, steps);
   const { key, vStar, kStar } = steps[0]!;
   assert.deepEqual(key, kStar, "r-ROME uses k* for the update");
   const W = await readF32(model.params["blocks.1.mlp.W_out"]!.ref);
@@ -92,7 +92,7 @@ test("r-ROME: W' k* = v* for the template-averaged key (host float64)", async ()
   assert.ok(relErr(out, vStar) < 1e-5, `rel. error ${relErr(out, vStar)}`);
   // ROME's code does not satisfy this for k* (its update is exact for the plain prompt's key).
   const rome: RomeStep[] = [];
-  const p2 = await romeEdit(model, [req], hp, {}, rome);
+  const p2 = await romeEdit(model, [req], hp, { caches: TINY }, rome);
   const D2 = p2.deltas["blocks.1.mlp.W_out"]!.data;
   const out2 = new Float64Array(dOut);
   for (let i = 0; i < dIn; i++) for (let j = 0; j < dOut; j++) out2[j]! += rome[0]!.kStar[i]! * (W[i * dOut + j]! + D2[i * dOut + j]!);
@@ -100,7 +100,7 @@ test("r-ROME: W' k* = v* for the template-averaged key (host float64)", async ()
 });
 
 test("the patch reverts bitwise and round-trips through savePatch/loadPatch", async () => {
-  const patch = await romeEdit(model, REQUESTS.slice(0, 2), { ...hp, vNumGradSteps: 3 }, { seed: 1 });
+  const patch = await romeEdit(model, REQUESTS.slice(0, 2), { ...hp, vNumGradSteps: 3 }, { seed: 1, caches: TINY });
   assert.equal(patch.info.method, "rome");
   const W0 = await readF32(model.params["blocks.1.mlp.W_out"]!.ref);
   const edited = applyPatch(model, patch);

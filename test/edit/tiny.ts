@@ -7,7 +7,7 @@ import { familyFor } from "../../src/model/families/index.js";
 import { createModel } from "../../src/model/model.js";
 import { randomParams } from "../../src/model/random-params.js";
 import type { Model } from "../../src/model/types.js";
-import { registerMom2Corpus } from "../../src/edit/mom2.js";
+import { EditCaches } from "../../src/edit/caches.js";
 import type { EditRequest } from "../../src/edit/types.js";
 
 export const WORDS = (
@@ -41,7 +41,8 @@ export function tinyCorpus(n = 120, seed = 3): string[] {
   return out;
 }
 
-registerMom2Corpus("tiny", tinyCorpus());
+/** The editor tests' caches: the covariance corpus "tiny" registered, covariance and templates reused across tests. */
+export const TINY = new EditCaches().registerCorpus("tiny", tinyCorpus());
 
 export const REQUESTS: EditRequest[] = [
   { prompt: "{} was born in", subject: "Aldo Venn", targetNew: "Kelmar", targetTrue: "Dorn" },

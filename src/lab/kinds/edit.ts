@@ -78,6 +78,9 @@ interface EditsOutput {
 /** The sequential stream's checkpoint in the stage's checkpoint folder: one patch file per editor call, the rest as JSON. */
 // The method code loads when a stage runs (model-input.ts says why).
 const experiment = () => import("../../edit/experiment.js");
+
+/** The editors' caches (covariance, templates), one per process, shared by the stages and in-process trials. */
+const editCaches = (ctx: StageContext<unknown>) => ctx.resource("edit-caches", async () => new (await import("../../edit/caches.js")).EditCaches());
 const patchFiles = () => import("../../model/patch-file.js");
 
 function streamCheckpoint(ctx: StageContext<unknown>, onResume: (edits: number) => void) {
@@ -138,7 +141,7 @@ export const editKind: ExperimentKind<EditConfig> = {
         const layers = c.method === "rome" || c.method === "r-rome" ? (hp.mom2Adjustment ? [hp.layer as number] : []) : c.method === "memit" || c.method === "alphaedit" ? (hp.layers as number[]) : [];
         for (const [i, layer] of layers.entries()) {
           ctx.progress(i, layers.length);
-          await keyCovariance(model, layer, hp as never, { cacheDir: c.stats_dir });
+          await keyCovariance(model, layer, hp as never, { cacheDir: c.stats_dir, caches: await editCaches(ctx) });
         }
         return { hparams: hp, layers };
       },
@@ -167,7 +170,7 @@ export const editKind: ExperimentKind<EditConfig> = {
           evaluate: c.evaluate ?? undefined,
           generation: c.generation,
           seed: ctx.seed,
-          context: { cacheDir: c.stats_dir },
+          context: { cacheDir: c.stats_dir, caches: await editCaches(ctx) },
           checkpoint: c.mode === "sequential" ? streamCheckpoint(ctx, (n) => (resumed = n)) : undefined,
           onResult: (_r, done, total) => ctx.progress(done, total),
         });
