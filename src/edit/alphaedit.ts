@@ -23,7 +23,7 @@ import { modelHash } from "../model/hash.js";
 import type { Model } from "../model/types.js";
 import { averagedKeys } from "./compute-key.js";
 import type { AlphaEditHparams } from "./hparams.js";
-import { mat64, solve64, symEig64, type Mat64 } from "./linalg64.js";
+import { mat64, solve64, symEig64, type Mat64 } from "../analysis/linalg64.js";
 import { spreadOverLayers, type LayerSolver } from "./memit.js";
 import { keyCovariance } from "./mom2.js";
 import type { EditContext, EditRequest } from "./types.js";

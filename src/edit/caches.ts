@@ -8,7 +8,7 @@
  * with different caches share nothing.
  */
 import type { Model } from "../model/types.js";
-import type { Mat64 } from "./linalg64.js";
+import type { Mat64 } from "../analysis/linalg64.js";
 
 export interface Corpus {
   /** Names the corpus in cache keys; absent = the texts are hashed. */

@@ -20,7 +20,7 @@ import { activationsAtSubject, averagedKeys } from "./compute-key.js";
 import { computeTargetVector } from "./compute-value.js";
 import { contextTemplates } from "./context-templates.js";
 import type { MemitHparams } from "./hparams.js";
-import { cholesky64, choleskySolve64, mat64, solve64, type Mat64 } from "./linalg64.js";
+import { cholesky64, choleskySolve64, mat64, solve64, type Mat64 } from "../analysis/linalg64.js";
 import { keyCovariance } from "./mom2.js";
 import type { EditContext, EditRequest } from "./types.js";
 

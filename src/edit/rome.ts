@@ -30,7 +30,7 @@ import { computeTargetVector } from "./compute-value.js";
 import { contextTemplates } from "./context-templates.js";
 import type { RomeHparams } from "./hparams.js";
 import { EditCaches } from "./caches.js";
-import { cholesky64, choleskySolve64, mat64, solve64 } from "./linalg64.js";
+import { cholesky64, choleskySolve64, mat64, solve64 } from "../analysis/linalg64.js";
 import { keyCovariance } from "./mom2.js";
 import type { EditContext, EditRequest } from "./types.js";
 

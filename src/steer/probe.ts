@@ -11,6 +11,7 @@
  * Metrics: accuracy at threshold 0.5, and ROC AUC as the Mann–Whitney statistic with average
  * ranks for ties (Hanley & McNeil 1982): AUC = (R₊ − n₊(n₊+1)/2) / (n₊ n₋).
  */
+import { cholesky64, choleskySolve64, mat64 } from "../analysis/linalg64.js";
 import { UsageError } from "../errors.js";
 import { mean, type Matrix } from "./vectors.js";
 
@@ -94,32 +95,9 @@ export function fitProbe(x: Matrix, labels: readonly number[], options: ProbeOpt
   return { w, b, iterations: it };
 }
 
-/** Solve A x = y for symmetric positive definite A (n × n, row-major). */
+/** Solve A x = y for symmetric positive definite A (n × n, row-major): the one Cholesky (analysis/linalg64.ts). */
 export function choleskySolve(A: Float64Array, y: Float64Array, n: number): Float64Array {
-  const L = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = A[i * n + j]!;
-      for (let k = 0; k < j; k++) s -= L[i * n + k]! * L[j * n + k]!;
-      if (i === j) {
-        if (!(s > 0)) throw new RangeError("choleskySolve: matrix is not positive definite");
-        L[i * n + i] = Math.sqrt(s);
-      } else L[i * n + j] = s / L[j * n + j]!;
-    }
-  }
-  const t = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = y[i]!;
-    for (let k = 0; k < i; k++) s -= L[i * n + k]! * t[k]!;
-    t[i] = s / L[i * n + i]!;
-  }
-  const x = new Float64Array(n);
-  for (let i = n - 1; i >= 0; i--) {
-    let s = t[i]!;
-    for (let k = i + 1; k < n; k++) s -= L[k * n + i]! * x[k]!;
-    x[i] = s / L[i * n + i]!;
-  }
-  return x;
+  return choleskySolve64(cholesky64(mat64(n, n, A)), mat64(n, 1, y)).data;
 }
 
 /** Probe logits (w·x + b) for each row. */

@@ -10,7 +10,7 @@ import { alphaEdit, alphaEditLayerUpdate, AlphaEditState, nullSpaceProjector } f
 import { averagedKeys } from "../../src/edit/compute-key.js";
 import { contextTemplates } from "../../src/edit/context-templates.js";
 import { alphaEditDefaults } from "../../src/edit/hparams.js";
-import { symEig64, mat64 } from "../../src/edit/linalg64.js";
+import { symEig64, mat64 } from "../../src/analysis/linalg64.js";
 import { memitLayerUpdate } from "../../src/edit/memit.js";
 import { keyCovariance } from "../../src/edit/mom2.js";
 import { loglikelihood } from "../../src/eval/logprobs.js";

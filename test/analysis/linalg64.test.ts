@@ -1,7 +1,7 @@
 /** Float64 linear algebra of the editors (edit/linalg64.ts) against worked examples and identities. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { cholesky64, choleskySolve64, mat64, matmul64, solve64, symEig64, transpose64 } from "../../src/edit/linalg64.js";
+import { cholesky64, choleskySolve64, mat64, matmul64, solve64, symEig64, transpose64 } from "../../src/analysis/linalg64.js";
 
 function spd(n: number, seed = 1): Float64Array {
   let s = seed;
