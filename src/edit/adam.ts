@@ -2,6 +2,11 @@
  * Adam on host vectors (torch.optim.Adam defaults: β = (0.9, 0.999), ε = 1e-8, no weight decay
  * unless given, L2-style as torch adds it to the gradient), for the editors' small optimisations:
  * ROME's δ (d_model numbers) and FT's weight matrices.
+ *
+ * Not train/adamw.ts: that is AdamW (decoupled decay, only on ≥ 2-dim parameters) over device
+ * arrays of a parameter tree; this is torch.optim.Adam (decay added to the gradient) over one host
+ * vector, and the editors' golden numbers are this algorithm's. edit/ and train/ are siblings, so
+ * neither imports the other.
  */
 export class Adam {
   private readonly m: Float32Array;

@@ -1,4 +1,4 @@
-/** Float64 linear algebra of the editors (edit/linalg64.ts) against worked examples and identities. */
+/** Float64 linear algebra of the editors and probes (analysis/linalg64.ts) against worked examples and identities. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { cholesky64, choleskySolve64, mat64, matmul64, solve64, symEig64, transpose64 } from "../../src/analysis/linalg64.js";
