@@ -9,7 +9,7 @@ import { didYouMean } from "../util/closest.js";
 import { alphaEdit, AlphaEditState } from "./alphaedit.js";
 import { ftEdit } from "./ft.js";
 import { alphaEditDefaults, ftDefaults, memitDefaults, romeDefaults, type AlphaEditHparams, type FtHparams, type MemitHparams, type RomeHparams } from "./hparams.js";
-import { EDITOR_NAMES, type EditorName } from "./hparams-yaml.js";
+import { EDITOR_NAMES } from "./hparams-yaml.js";
 import { memitEdit } from "./memit.js";
 import { romeEdit } from "./rome.js";
 import type { Editor } from "./types.js";

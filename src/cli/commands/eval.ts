@@ -8,7 +8,7 @@ import { ConfigError, UsageError } from "../../errors.js";
 import { builtinTaskNames, DEFAULT_TASKS, loadTasks } from "../../eval/registry-node.js";
 import type { MetricComparison } from "../../eval/compare.js";
 import { runEvalExperiment } from "../../eval/experiment.js";
-import { evaluate, type EvaluationResult, type TaskResult } from "../../eval/evaluate.js";
+import type { EvaluationResult, TaskResult } from "../../eval/evaluate.js";
 import type { Task } from "../../eval/types.js";
 import { writeFileAtomic } from "../../io/atomic.js";
 import { FileRequestCache } from "../../eval/request-cache-node.js";

@@ -155,24 +155,18 @@ export const steerCommand: Command = {
         ...(values["load-patch"] ? { patch: await loadPatch(values["load-patch"]) } : {}),
         info: { config: { behavior: data.caa.behavior, layer, alpha, positions, data: data.dataDir }, seed, createdAt: new Date().toISOString(), ...(await codeInfo(model)) },
       });
-      const patch = r.patch;
-      if (values["save-patch"]) await savePatch(values["save-patch"], patch);
-      const plain = { texts: r.unsteered };
-      const steeredTexts = r.steered;
-      const alphasShown = r.dacAlphas ?? [];
-      const ab = r.ab;
-      const additions = [{ alpha: r.alpha, positions: r.positions }];
-      const norm = r.vectorNorm;
+      if (values["save-patch"]) await savePatch(values["save-patch"], r.patch);
+      const dac = r.dacAlphas ?? [];
       if (values.json) {
-        prompts.forEach((p, i) => console.log(JSON.stringify({ prompt: p, unsteered: plain.texts[i], steered: steeredTexts[i], method, layer, alpha, positions, ...(alphasShown[i] ? { dacAlphas: alphasShown[i] } : {}), ...(ab ? { abScore: ab } : {}) })));
+        prompts.forEach((p, i) => console.log(JSON.stringify({ prompt: p, unsteered: r.unsteered[i], steered: r.steered[i], method, layer, alpha, positions, ...(dac[i] ? { dacAlphas: dac[i] } : {}), ...(r.ab ? { abScore: r.ab } : {}) })));
       } else {
-        console.log(`${values["load-patch"] ? `patch ${values["load-patch"]}` : `${method} vector for '${data.caa.behavior}'`} at ${r.hooks.join(", ") || residHook(layer)}, ‖v‖ = ${norm.toFixed(3)}, α = ${additions[0]!.alpha}, positions ${additions[0]!.positions}`);
-        if (ab) console.log(`A/B score on ${data.caa.testAB.length} test items (p(matching)/(p(A)+p(B))): unsteered ${ab.before.toFixed(4)} → steered ${ab.after.toFixed(4)}`);
+        console.log(`${values["load-patch"] ? `patch ${values["load-patch"]}` : `${method} vector for '${data.caa.behavior}'`} at ${r.hooks.join(", ") || residHook(layer)}, ‖v‖ = ${r.vectorNorm.toFixed(3)}, α = ${r.alpha}, positions ${r.positions}`);
+        if (r.ab) console.log(`A/B score on ${data.caa.testAB.length} test items (p(matching)/(p(A)+p(B))): unsteered ${r.ab.before.toFixed(4)} → steered ${r.ab.after.toFixed(4)}`);
         prompts.forEach((p, i) => {
           console.log(`\n--- ${p}`);
-          console.log(`unsteered: ${plain.texts[i]}`);
-          console.log(`steered:   ${steeredTexts[i]}`);
-          if (alphasShown[i]) console.log(`DAC α per step: ${alphasShown[i]}`);
+          console.log(`unsteered: ${r.unsteered[i]}`);
+          console.log(`steered:   ${r.steered[i]}`);
+          if (dac[i]) console.log(`DAC α per step: ${dac[i]}`);
         });
         if (values["save-patch"]) console.log(`\npatch saved to ${values["save-patch"]}`);
       }
