@@ -245,8 +245,12 @@ export async function runSteerSweep(model: Model, data: SteerData, o: SteerSweep
 
 export type SteerObjective = "ab" | "gsm8k";
 
-/** Items are scored in batches aligned at multiples of this, so any prefix scores exactly as it does inside the whole. */
-export const SCORE_BATCH = 8;
+/**
+ * Items are scored in batches aligned at multiples of this, so a prefix scores exactly as it does
+ * inside the whole: 48 A/B rows per forward (its cost is mostly per-kernel overhead), 8 problems
+ * per generation batch (GSM8K answers are generated token by token).
+ */
+export const scoreBatch = (objective: SteerObjective): number => (objective === "ab" ? 48 : 8);
 
 export interface ItemScoring {
   objective: SteerObjective;
@@ -271,14 +275,15 @@ export interface Steering {
  * correct GSM8K answer (strict `####` first, then the last number, as lm-eval's filters).
  */
 export async function scoreItems(model: Model, items: SteerItems, steering: Steering | undefined, from: number, to: number, scoring: ItemScoring): Promise<number[]> {
-  if (from % SCORE_BATCH !== 0) throw new RangeError(`scoreItems: from (${from}) must be a multiple of ${SCORE_BATCH}`);
+  const B = scoreBatch(items.objective);
+  if (from % B !== 0) throw new RangeError(`scoreItems: from (${from}) must be a multiple of ${B}`);
   // α = 0 goes through the same path (steerModel drops zero additions: the unsteered model, exactly).
   const steered = steering && !(steering.dac && steering.alpha !== 0) ? steerModel(model, steeringPatch({ vectors: { [residHook(steering.layer)]: steering.vector }, alpha: steering.alpha, positions: steering.positions, info: { method: "steer" } })) : model;
   const out: number[] = [];
-  for (let s = from; s < to; s += SCORE_BATCH) {
-    const e = Math.min(s + SCORE_BATCH, to);
+  for (let s = from; s < to; s += B) {
+    const e = Math.min(s + B, to);
     if (items.objective === "ab") {
-      out.push(...(await abScore(steered, items.rows.slice(s, e))).items.map((i) => i.score));
+      out.push(...(await abScore(steered, items.rows.slice(s, e), { batchSize: B })).items.map((i) => i.score));
       continue;
     }
     const batch = items.problems.slice(s, e);
@@ -290,7 +295,7 @@ export async function scoreItems(model: Model, items: SteerItems, steering: Stee
       continue;
     }
     const sampling = scoring.sampling && { temperature: scoring.sampling.temperature, topP: scoring.sampling.topP, seed: scoring.sampling.seed + s };
-    const r = await arithmeticAccuracy(steered, batch, { maxNewTokens: scoring.maxNewTokens, batchSize: SCORE_BATCH, ...(sampling ? { sampling } : {}) });
+    const r = await arithmeticAccuracy(steered, batch, { maxNewTokens: scoring.maxNewTokens, batchSize: B, ...(sampling ? { sampling } : {}) });
     out.push(...r.predictions.map((pred, i) => (pred === batch[i]!.target ? 1 : 0)));
   }
   return out;

@@ -10,4 +10,4 @@ export { fitProbe, probeScores, probeDirection, evaluateProbe, rocAuc, accuracy 
 export { splitIndices, take, DEFAULT_FRACTIONS, type Splits, type SplitFractions } from "./splits.js";
 export { abAt, abSweep, abSearch, selectBest, sweepTable, sweepPlotSpec, monotone, type SweepCell, type SweepOptions, type SearchOptions, type SearchResult } from "./sweep.js";
 export { caaVector, meanDifferenceVector, pcaVector, firstComponent, pickRows, type Matrix } from "./vectors.js";
-export { fitSteeringVectors, runSteer, runSteerSweep, scoreItems, checkAlphaZero, SCORE_BATCH, STEER_METHODS, type SteerMethod, type SteerData, type BehaviourData, type SteerOptions, type SteerResult, type SteerSweepOptions, type SteerSweepResult, type SteerObjective, type SteerItems, type Steering, type ItemScoring } from "./experiment.js";
+export { fitSteeringVectors, runSteer, runSteerSweep, scoreItems, checkAlphaZero, scoreBatch, STEER_METHODS, type SteerMethod, type SteerData, type BehaviourData, type SteerOptions, type SteerResult, type SteerSweepOptions, type SteerSweepResult, type SteerObjective, type SteerItems, type Steering, type ItemScoring } from "./experiment.js";

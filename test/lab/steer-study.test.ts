@@ -12,6 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { BUILTIN_MODEL_DIR } from "../../src/data/builtin-node.js";
+import { parseExperiment } from "../../src/lab/config.js";
+import { startRun } from "../../src/lab/experiment.js";
 import { openStore } from "../../src/lab/store/store.js";
 import { checkAlphaZero } from "../../src/steer/experiment.js";
 import { runScalpel } from "../cli/run-cli.js";
@@ -113,4 +115,24 @@ test("the steering study survives SIGKILL mid-trial: no lost or duplicated trial
 test("the α = 0 check passes on equal values and fails loudly otherwise", () => {
   checkAlphaZero([1, 0, 0.25], [1, 0, 0.25]);
   assert.throws(() => checkAlphaZero([1, 0, 0.25], [1, 1]), /α = 0 does not reproduce the unsteered model: item 1/);
+});
+
+test("a steer run scored by the A/B behaviour score on test, with a probe at the layer", { skip: hasModel ? false : "the built-in model is missing (scalpel train-default)" }, async () => {
+  const config = { method: "mean-diff", layer: 2, alpha: 2, objective: "ab", split: "test", n_test: 40, probes: true, cache_dir: join(dir, "activations") };
+  const store = openStore(join(dir, "store-ab"));
+  try {
+    const run = await startRun(store, parseExperiment({ kind: "steer", name: "ab", config }));
+    const m = run.metrics;
+    assert.ok(m.score! >= 0 && m.score! <= 1 && m.baseline! >= 0 && m.baseline! <= 1, JSON.stringify(m));
+    assert.ok(Math.abs(m.delta! - (m.score! - m.baseline!)) < 1e-12);
+    assert.ok(m.score! > m.baseline!, `steering towards the behaviour raises its A/B score (${m.baseline} → ${m.score})`);
+    assert.ok(m.probe_test_accuracy! > 0.5, `a probe at layer 2 separates the cues (${m.probe_test_accuracy})`);
+    const cases = store.db.prepare("SELECT COUNT(*) AS n FROM case_results WHERE run_id = ? AND stage = 'evaluate'").get(run.runId) as { n: number };
+    assert.equal(cases.n, 40);
+    // A/B items are scored in batches of 48: 40 test items are one batch, checked at α = 0 as a whole.
+    const checked = store.db.prepare("SELECT a.path FROM stages s JOIN artifacts a ON a.hash = s.artifact WHERE s.run_id = ? AND s.name = 'check-alpha-zero'").get(run.runId) as { path: string };
+    assert.equal(JSON.parse(readFileSync(join(join(dir, "store-ab"), checked.path, "output.json"), "utf8")).output.checked, 40);
+  } finally {
+    store.close();
+  }
 });

@@ -196,12 +196,12 @@ export const steerKind: ExperimentKind<SteerConfig> = {
       seeded: true,
       uses: (c) => ({ positions: c.positions, ...scoredSlice(c) }),
       run: async (ctx) => {
-        const { scoreItems, checkAlphaZero, SCORE_BATCH } = await import("../../steer/experiment.js");
+        const { scoreItems, checkAlphaZero, scoreBatch } = await import("../../steer/experiment.js");
         const c = ctx.config;
         const items = await scoredItems(ctx);
         const { vector } = ctx.inputs.vectors as { vector: number[] };
         const { values } = ctx.inputs.baseline as { values: number[] };
-        const n = Math.min(SCORE_BATCH, itemCount(items));
+        const n = Math.min(scoreBatch(items.objective), itemCount(items));
         const zero = await scoreItems(await stageModel(ctx, c.model), items, { layer: c.layer, vector: Float32Array.from(vector), alpha: 0, positions: c.positions }, 0, n, scoring(ctx));
         checkAlphaZero(values, zero);
         return { checked: n };
@@ -213,7 +213,7 @@ export const steerKind: ExperimentKind<SteerConfig> = {
       seeded: true,
       uses: (c) => ({ alpha: c.alpha, positions: c.positions, val_chunks: c.val_chunks, top_p: c.method === "dac" ? c.generation.top_p : null, ...scoredSlice(c) }),
       run: async (ctx) => {
-        const { scoreItems, SCORE_BATCH } = await import("../../steer/experiment.js");
+        const { scoreItems, scoreBatch } = await import("../../steer/experiment.js");
         const c = ctx.config;
         if (c.method === "dac" && c.objective !== "gsm8k") throw new ConfigError("STEER_DAC", "method dac steers generation: it is scored with objective gsm8k", { field: "config.method", fix: "use objective: gsm8k, or another method" });
         const items = await scoredItems(ctx);
@@ -223,7 +223,8 @@ export const steerKind: ExperimentKind<SteerConfig> = {
         const steering = { layer: c.layer, vector: Float32Array.from(vector), alpha: c.alpha, positions: c.positions, ...(c.method === "dac" ? { dac: { topP: c.generation.top_p } } : {}) };
         // On val, growing prefixes (chunk ends on batch boundaries) are intermediate values; test is scored in one go.
         const chunks = c.split === "val" ? c.val_chunks : 1;
-        const step = Math.ceil(Math.ceil(n / chunks) / SCORE_BATCH) * SCORE_BATCH;
+        const B = scoreBatch(items.objective);
+        const step = Math.ceil(Math.ceil(n / chunks) / B) * B;
         const model = await stageModel(ctx, c.model);
         const values: number[] = [];
         for (let from = 0, k = 0; from < n; from += step, k++) {

@@ -37,7 +37,7 @@ import { makeSampler } from "./search-factory.js";
 import { trialSeed } from "./apply-params.js";
 import type { StudySpec } from "./spec.js";
 import { runTrial } from "./trial.js";
-import { runFinal, type FinalOutcome } from "./final.js";
+import { bestTrial, runFinal, type FinalOutcome } from "./final.js";
 
 export interface StudyRunOptions {
   /** Run trials through this executor instead of the one the config asks for (tests, SLURM). */
@@ -216,9 +216,7 @@ export function summarize(store: Store, study: StudyRow): Omit<StudyResult, "exe
   const trials = loadFrozenTrials(store.db, study.id);
   const counts = { complete: 0, pruned: 0, fail: 0, running: 0 };
   for (const t of trials) counts[t.state]++;
-  const sign = spec.direction === "minimize" ? 1 : -1;
-  const complete = trials.filter((t) => t.state === "complete" && t.value !== undefined && Number.isFinite(t.value));
-  const best = complete.reduce<(typeof complete)[number] | undefined>((b, t) => (!b || sign * t.value! < sign * b.value! ? t : b), undefined);
+  const best = bestTrial(trials, spec.direction);
   return {
     study: study.name,
     mode: study.mode,

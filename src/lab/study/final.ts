@@ -11,7 +11,7 @@ import { validate } from "../schema/schema.js";
 import { getConfig, getRun, summaryMetrics } from "../store/runs.js";
 import { getTrial, loadFrozenTrials, studySpec, type StudyRow } from "../store/studies.js";
 import type { Store } from "../store/store.js";
-import type { TrialParams } from "../../analysis/search/types.js";
+import type { Direction, FrozenTrial, TrialParams } from "../../analysis/search/types.js";
 import { applyParams } from "./apply-params.js";
 
 export interface FinalOutcome {
@@ -26,13 +26,14 @@ export interface FinalOutcome {
 
 export const finalRunId = (study: string) => `${study}/final`;
 
-/** The best complete trial of a study, by its objective. */
-export function bestTrialOf(store: Store, study: StudyRow): { number: number; params: TrialParams } | undefined {
-  const spec = studySpec(study);
-  const sign = spec.direction === "minimize" ? 1 : -1;
-  const done = loadFrozenTrials(store.db, study.id).filter((t) => t.state === "complete" && t.value !== undefined && Number.isFinite(t.value));
-  return done.reduce<(typeof done)[number] | undefined>((b, t) => (!b || sign * t.value! < sign * b.value! ? t : b), undefined);
+/** The best complete trial by its objective (the first of equals). */
+export function bestTrial(trials: readonly FrozenTrial[], direction: Direction): FrozenTrial | undefined {
+  const sign = direction === "minimize" ? 1 : -1;
+  const done = trials.filter((t) => t.state === "complete" && t.value !== undefined && Number.isFinite(t.value));
+  return done.reduce<FrozenTrial | undefined>((b, t) => (!b || sign * t.value! < sign * b.value! ? t : b), undefined);
 }
+
+const bestTrialOf = (store: Store, study: StudyRow) => bestTrial(loadFrozenTrials(store.db, study.id), studySpec(study).direction);
 
 /** Run (or find) the final evaluation; undefined when the kind has none or no trial completed. */
 export async function runFinal(store: Store, study: StudyRow, hooks: Pick<RunHooks, "onStage" | "onProgress"> = {}): Promise<FinalOutcome | undefined> {
