@@ -12,7 +12,7 @@
  */
 import type { Direction } from "../analysis/search/types.js";
 import { generate } from "../model/generate.js";
-import { flattenPatch, type AdditionPositions, type Patch, type PatchInfo } from "../model/patch.js";
+import { applyPatch, flattenPatch, type AdditionPositions, type Patch, type PatchInfo } from "../model/patch.js";
 import type { Model } from "../model/types.js";
 import { abScoringRow, type ABItem, type ABScoringRow, type OpenEndedItem } from "./ab-data.js";
 import { abScore } from "./ab-score.js";
@@ -268,6 +268,12 @@ export interface Steering {
   alpha: number;
   positions: AdditionPositions;
   dac?: { topP: number };
+  /**
+   * Run the steering hooks even at α = 0 (they add 0·v). steerModel drops zero additions, so
+   * without this α = 0 is the unsteered model by construction; the α = 0 check sets it, so that
+   * the hooked forward itself is compared with the unsteered one.
+   */
+  keepZero?: boolean;
 }
 
 /**
@@ -277,8 +283,8 @@ export interface Steering {
 export async function scoreItems(model: Model, items: SteerItems, steering: Steering | undefined, from: number, to: number, scoring: ItemScoring): Promise<number[]> {
   const B = scoreBatch(items.objective);
   if (from % B !== 0) throw new RangeError(`scoreItems: from (${from}) must be a multiple of ${B}`);
-  // α = 0 goes through the same path (steerModel drops zero additions: the unsteered model, exactly).
-  const steered = steering && !(steering.dac && steering.alpha !== 0) ? steerModel(model, steeringPatch({ vectors: { [residHook(steering.layer)]: steering.vector }, alpha: steering.alpha, positions: steering.positions, info: { method: "steer" } })) : model;
+  const patch = steering && !(steering.dac && steering.alpha !== 0) ? steeringPatch({ vectors: { [residHook(steering.layer)]: steering.vector }, alpha: steering.alpha, positions: steering.positions, info: { method: "steer" } }) : undefined;
+  const steered = !patch ? model : steering!.keepZero ? applyPatch(model, patch) : steerModel(model, patch);
   const out: number[] = [];
   for (let s = from; s < to; s += B) {
     const e = Math.min(s + B, to);

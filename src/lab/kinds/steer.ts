@@ -9,7 +9,7 @@
  *                     (shared by every trial with the same data, method and layer)
  *   probes            (probes: true) a logistic probe at the layer on the labelled prompts
  *   baseline          the unsteered model's per-item values on the scored split
- *   check-alpha-zero  α = 0 through the steering path must equal the baseline exactly
+ *   check-alpha-zero  the steering hooks at α = 0 (adding 0·v) must reproduce the baseline exactly
  *   evaluate          the steered values; on val, the mean over growing prefixes is reported after
  *                     each chunk, so a study's median pruner can stop a hopeless trial early
  *
@@ -202,7 +202,7 @@ export const steerKind: ExperimentKind<SteerConfig> = {
         const { vector } = ctx.inputs.vectors as { vector: number[] };
         const { values } = ctx.inputs.baseline as { values: number[] };
         const n = Math.min(scoreBatch(items.objective), itemCount(items));
-        const zero = await scoreItems(await stageModel(ctx, c.model), items, { layer: c.layer, vector: Float32Array.from(vector), alpha: 0, positions: c.positions }, 0, n, scoring(ctx));
+        const zero = await scoreItems(await stageModel(ctx, c.model), items, { layer: c.layer, vector: Float32Array.from(vector), alpha: 0, positions: c.positions, keepZero: true }, 0, n, scoring(ctx));
         checkAlphaZero(values, zero);
         return { checked: n };
       },
