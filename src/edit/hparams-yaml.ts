@@ -17,7 +17,7 @@ export type EditorName = "ft" | "ft-l" | "ft-m" | "rome" | "r-rome" | "memit" | 
 export const EDITOR_NAMES: readonly EditorName[] = ["ft", "ft-l", "ft-m", "rome", "r-rome", "memit", "alphaedit"];
 
 export type HparamKind = Kind;
-type Kind = "number" | "int" | "bool" | "string" | "int[]" | "string[]" | "pairs" | "numberOrFalse" | "objective" | "keyMode";
+type Kind = "number" | "int" | "bool" | "string" | "int[]" | "string[]" | "pairs" | "numberOrFalse" | "objective" | "keyMode" | "templateGroups";
 
 interface FieldSpec {
   field: string;
@@ -35,6 +35,7 @@ const VALUE: Record<string, FieldSpec> = {
   context_template_length_params: { field: "contextTemplateLengthParams", kind: "pairs" },
   context_template_seeds: { field: "contextTemplateSeeds", kind: "string[]" },
   context_template_separator: { field: "contextTemplateSeparator", kind: "string" },
+  context_templates: { field: "contextTemplates", kind: "templateGroups" },
   mom2_dataset: { field: "mom2Dataset", kind: "string" },
   mom2_n_samples: { field: "mom2NSamples", kind: "int" },
   mom2_max_length: { field: "mom2MaxLength", kind: "int" },
@@ -194,6 +195,11 @@ function convert(key: string, v: unknown, kind: Kind, file?: string): unknown {
       return v;
     case "keyMode":
       if (v !== "rome" && v !== "r-rome") throw bad('"rome" or "r-rome"');
+      return v;
+    case "templateGroups":
+      if (!Array.isArray(v) || v.length === 0 || !v.every((g) => Array.isArray(g) && g.length > 0 && g.every((t) => typeof t === "string" && t.split("{}").length === 2))) {
+        throw bad('a list of template groups, each a non-empty list of strings with one "{}" (e.g. [["{}"], ["The . {}"]])');
+      }
       return v;
   }
 }

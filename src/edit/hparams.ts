@@ -47,10 +47,21 @@ export interface ValueHparams {
   klPrompts: string[];
   /** Context prefixes: [tokens generated, how many] (ROME context_template_length_params). */
   contextTemplateLengthParams: [number, number][];
-  /** First words of generated prefixes (MEMIT: The, Therefore, Because, I, You); unknown words are skipped, none left = BOS. */
+  /**
+   * First words of generated prefixes. MEMIT/AlphaEdit (memit_main.get_context_templates) and
+   * EasyEdit's ROME: "The", "Therefore", "Because", "I", "You". kmeng01/rome (rome_main.
+   * get_context_templates) generates from "<|endoftext|>" instead: give [] for that (generation then
+   * starts from the tokenizer's BOS, else EOS — "<|endoftext|>" on GPT-2). Unknown words are skipped.
+   */
   contextTemplateSeeds: string[];
   /** Joins a generated prefix to the prompt: ROME writes `prefix + ". {}"`; word-level text needs " . ". */
   contextTemplateSeparator: string;
+  /**
+   * Fixed context templates, grouped as MEMIT's compute_ks averages them (["{}"] first, then
+   * groups of "prefix . {}"); when given, nothing is generated and the three fields above are
+   * unused. For reproducing another implementation's run exactly (the reference-fixture tests).
+   */
+  contextTemplates?: string[][];
 }
 
 export interface RomeHparams extends CovarianceHparams, ValueHparams {
@@ -142,7 +153,10 @@ export function romeDefaults(config: ModelConfig): RomeHparams {
   // GPT-2 XL layer 17/48 (mom2_adjustment true); GPT-J 5/28 and Llama-2-7B 5/32 (false).
   const layer = f === "gpt2" ? scaleLayer(17, 48, config) : f === "gptj" ? scaleLayer(5, 28, config) : f === "llama" ? scaleLayer(5, 32, config) : smallRomeLayer(config);
   const v = valueDefaults(f, config);
-  return { ...covDefaults(f), ...v, vNumGradSteps: f === "small" ? SMALL_ROME_V_STEPS : v.vNumGradSteps, layer, mom2Adjustment: f === "gpt2" || f === "small", keyMode: "rome" };
+  // kmeng01/rome generates its context templates from "<|endoftext|>" (seeds []); the small family
+  // keeps MEMIT's seed words, with which its edits were measured (context-templates.ts).
+  const seeds = f === "small" ? v.contextTemplateSeeds : [];
+  return { ...covDefaults(f), ...v, contextTemplateSeeds: seeds, vNumGradSteps: f === "small" ? SMALL_ROME_V_STEPS : v.vNumGradSteps, layer, mom2Adjustment: f === "gpt2" || f === "small", keyMode: "rome" };
 }
 
 /**

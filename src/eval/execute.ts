@@ -6,6 +6,7 @@
  */
 import { encodePair, type TokenRequest } from "./logprobs.js";
 import { perplexityTokens, slidingWindows } from "./perplexity.js";
+import { rollingTokenWindows } from "./rolling.js";
 import { generate } from "../model/generate.js";
 import type { Model } from "../model/types.js";
 import { requestKey, type RequestCache } from "./cache.js";
@@ -72,7 +73,10 @@ export async function executeRequests(model: Model, requests: readonly Request[]
       jobs.push({ key, pair: r.firstTokens ? { context: p.context, continuation: p.continuation.slice(0, r.firstTokens) } : p });
     } else {
       const maxLength = Math.min(r.maxLength ?? model.config.nCtx, model.config.nCtx);
-      const windows = slidingWindows(perplexityTokens(model, r.text, r.prefix), maxLength, r.stride ?? Math.max(1, Math.floor(maxLength / 2)));
+      const [p0, ...ids] = r.rolling ? perplexityTokens(model, r.text, true) : [];
+      const windows = r.rolling
+        ? rollingTokenWindows(ids, p0!, maxLength)
+        : slidingWindows(perplexityTokens(model, r.text, r.prefix), maxLength, r.stride ?? Math.max(1, Math.floor(maxLength / 2)));
       pending.set(key, { left: windows.length, ll: 0, nTokens: 0 });
       if (windows.length === 0) await store([[key, { type: "perplexity", ll: 0, nTokens: 0 }]]);
       for (const w of windows) jobs.push({ key, pair: w });

@@ -8,7 +8,7 @@ import YAML from "yaml";
 import { ConfigError, UsageError } from "../errors.js";
 import { abTask } from "./tasks/ab.js";
 import { factArithmeticTask, factQaTask } from "./tasks/factworld.js";
-import { gsm8kTask } from "./tasks/gsm8k.js";
+import { gsm8kCotTask, gsm8kTask } from "./tasks/gsm8k.js";
 import { lambadaTask } from "./tasks/lambada.js";
 import { mmluTask } from "./tasks/mmlu.js";
 import { splitWikitextArticles, wikitextTask } from "./tasks/wikitext.js";
@@ -22,7 +22,7 @@ export interface TaskSources {
   dataDir?: string;
   /** The fact world's export folder (models/factworld/data). */
   factworldDataDir: string;
-  /** WikiText window length and stride (tokens). */
+  /** WikiText window length (both wikitext tasks) and stride (wikitext-strided), in tokens. */
   maxLength?: number;
   stride?: number;
 }
@@ -31,19 +31,30 @@ export const CAA_BEHAVIOURS = ["coordinate-other-ais", "corrigible-neutral-HHH",
 
 type Loader = (s: Required<Pick<TaskSources, "dataDir">> & TaskSources) => Task;
 
+const wikitextPages = (dataDir: string) => splitWikitextArticles(readText(path.join(dataDir, "wikitext-2/raw/wiki.test.raw"), "WikiText-2"));
+
 const BUILTIN: Record<string, { summary: string; load: Loader }> = {
   mmlu: { summary: "MMLU, 57 subjects, 5-shot from dev, acc (size-weighted) + subject average", load: (s) => {
     const { test, dev } = readMmlu(path.join(s.dataDir, "mmlu"));
     return mmluTask(test, dev, 5);
   } },
-  gsm8k: { summary: "GSM8K zero-shot, strict #### and flexible exact match", load: (s) => gsm8kTask(readGsm8k(path.join(s.dataDir, "gsm8k/test.jsonl")), [], 0) },
-  "gsm8k-cot": { summary: "GSM8K 8-shot chain of thought (train examples, seed 1234)", load: (s) =>
+  // gsm8k, gsm8k-cot, wikitext: lm-eval's tasks of those names (lm-eval commit 4e7e0d47: tasks/gsm8k/gsm8k.yaml,
+  // gsm8k-cot.yaml (there named gsm8k_cot), tasks/wikitext/wikitext.yaml); the earlier variants keep other names.
+  gsm8k: { summary: "GSM8K as lm-eval's gsm8k: 5-shot from train (seed 1234), strict #### and flexible exact match", load: (s) =>
+    gsm8kTask(readGsm8k(path.join(s.dataDir, "gsm8k/test.jsonl")), readGsm8k(path.join(s.dataDir, "gsm8k/train.jsonl")), 5) },
+  "gsm8k-cot": { summary: "GSM8K as lm-eval's gsm8k_cot: 8 fixed chain-of-thought exemplars, \"Q: …\\nA:\", strict \"The answer is N.\"", load: (s) =>
+    gsm8kCotTask(readGsm8k(path.join(s.dataDir, "gsm8k/test.jsonl"))) },
+  "gsm8k-0shot": { summary: "GSM8K zero-shot (gsm8k's format), strict #### and flexible exact match", load: (s) =>
+    gsm8kTask(readGsm8k(path.join(s.dataDir, "gsm8k/test.jsonl")), [], 0) },
+  "gsm8k-8shot-train": { summary: "GSM8K 8-shot, worked train solutions (seed 1234), gsm8k's format", load: (s) =>
     gsm8kTask(readGsm8k(path.join(s.dataDir, "gsm8k/test.jsonl")), readGsm8k(path.join(s.dataDir, "gsm8k/train.jsonl")), 8) },
   lambada: { summary: "LAMBADA (OpenAI), last-word acc and perplexity", load: (s) => lambadaTask(readLambada(path.join(s.dataDir, "lambada/lambada_test.jsonl"))) },
   truthfulqa: { summary: "TruthfulQA, CAA's A/B multiple-choice form", load: (s) =>
     abTask("truthfulqa", readCaaQA(path.join(s.dataDir, "caa/test/truthfulqa/truthful_qa.json")), "the truthful answer") },
-  wikitext: { summary: "WikiText-2 (raw test) word/byte/token perplexity, sliding window", load: (s) =>
-    wikitextTask(splitWikitextArticles(readText(path.join(s.dataDir, "wikitext-2/raw/wiki.test.raw"), "WikiText-2")), { maxLength: s.maxLength, stride: s.stride }) },
+  wikitext: { summary: "WikiText-2 (raw test) word/byte perplexity, lm-eval's disjoint rolling windows (--max-length)", load: (s) =>
+    wikitextTask(wikitextPages(s.dataDir), { maxLength: s.maxLength, windows: "rolling" }) },
+  "wikitext-strided": { summary: "WikiText-2 (raw test) word/byte/token perplexity, HF guide's sliding window (--max-length, --stride)", load: (s) =>
+    wikitextTask(wikitextPages(s.dataDir), { maxLength: s.maxLength, stride: s.stride, windows: "strided" }) },
   "factworld-qa": { summary: "fact world: trained facts, training templates, greedy first answer token", load: (s) =>
     factQaTask(readFactQueries(path.join(s.factworldDataDir, "qa.json")), "train") },
   "factworld-paraphrase": { summary: "fact world: trained facts, held-out paraphrase templates", load: (s) =>

@@ -53,6 +53,11 @@ export interface PerplexityRequest {
   maxLength?: number;
   stride?: number;
   prefix: boolean;
+  /**
+   * true: lm-eval's loglikelihood_rolling windows instead (rolling.ts rollingTokenWindows: disjoint
+   * windows of maxLength tokens, the first token conditioned on BOS/EOS; stride and prefix unused).
+   */
+  rolling?: boolean;
 }
 
 export type Request = LoglikelihoodRequest | TokenLoglikelihoodRequest | GenerateRequest | PerplexityRequest;

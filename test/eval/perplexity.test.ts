@@ -100,7 +100,8 @@ test("WikiText: CRLF normalised, split at top-level headings, lm-eval's detokeni
   const { splitWikitextArticles, wikitextDetokenize } = await import("../../src/eval/tasks/wikitext.js");
   const raw = " = A = \r\n Alpha is 1 @,@ 000 km long . \r\n = = Sub = = \r\n It ( was ) \" big \" . \r\n = B = \r\n Beta 's end \r\n";
   const arts = splitWikitextArticles(raw);
-  assert.deepEqual(arts, [" = A = \n Alpha is 1 @,@ 000 km long . \n = = Sub = = \n It ( was ) \" big \" . ", " = B = \n Beta 's end "]);
+  // The last page keeps the file's final empty line (wikitext_document_level's script: "\n".join of every line).
+  assert.deepEqual(arts, [" = A = \n Alpha is 1 @,@ 000 km long . \n = = Sub = = \n It ( was ) \" big \" . ", " = B = \n Beta 's end \n"]);
   assert.equal(wikitextDetokenize(arts[0]!), " = A =\nAlpha is 1,000 km long.\n== Sub ==\nIt (was) \"big\". ");
-  assert.equal(wikitextDetokenize(arts[1]!), " = B =\nBeta's end ");
+  assert.equal(wikitextDetokenize(arts[1]!), " = B =\nBeta's end\n");
 });

@@ -1,11 +1,24 @@
 /**
  * WikiText-2 perplexity (Merity et al., 2016) as lm-evaluation-harness's `wikitext` task
- * (lm_eval/tasks/wikitext: document-level wikitext-2-raw-v1 test, version 2): each article is one
- * document, detokenized by wikitext_detokenizer (below) and scored whole with the sliding window of
- * perplexity.ts (BOS/EOS prefix, so every token counts, as loglikelihood_rolling); words and bytes
- * are counted on the article *before* detokenization, as lm-eval does:
+ * (lm_eval/tasks/wikitext/wikitext.yaml and preprocess_wikitext.py at lm-eval commit 4e7e0d47,
+ * version 2.0): dataset EleutherAI/wikitext_document_level, wikitext-2-raw-v1, test split; each page
+ * is one document, detokenized by wikitext_detokenizer (below) and scored whole. Two window schemes:
+ *
+ * - `wikitext` (lm-eval's): output_type loglikelihood_rolling, i.e. HFLM.loglikelihood_rolling
+ *   (lm_eval/models/huggingface.py) with lm_eval/utils.py get_rolling_token_windows +
+ *   make_disjoint_window, context_len = 1: the page's tokens (no special tokens) cut into disjoint
+ *   windows of max_length predicted tokens; the first window's first token is conditioned on the
+ *   prefix token (BOS, else EOS); each later window on the tokens just before it that fill its input
+ *   to max_length (one token for a full window, more for the last, shorter one); every token scored
+ *   exactly once, no token scored twice (rolling.ts). max_length = `--max-length`, default the
+ *   model's context window.
+ * - `wikitext-strided`: the Hugging Face guide's sliding window (perplexity.ts), stride default
+ *   max_length / 2 (`--stride`), BOS/EOS prefix so every token is scored too, with more left context.
+ *
+ * Words and bytes are counted on the page *before* detokenization, as lm-eval's process_results:
  *   word_perplexity = exp(−Σ ll / Σ words), byte_perplexity = exp(−Σ ll / Σ bytes),
- *   bits_per_byte = −Σ ll / Σ bytes / ln 2, token_perplexity = exp(−Σ ll / Σ tokens scored).
+ *   bits_per_byte = −Σ ll / Σ bytes / ln 2; plus token_perplexity = exp(−Σ ll / Σ tokens scored)
+ *   (not an lm-eval metric).
  */
 import { countBytes, countWords } from "../perplexity.js";
 import type { Instance, PerplexityResponse, Task } from "../types.js";
@@ -30,51 +43,94 @@ export function wikitextDetokenize(s: string): string {
 }
 
 export interface WikitextOptions {
-  /** Window length (default: the model's context window). */
+  /** Window length (default: the model's context window); lm-eval's max_length. */
   maxLength?: number;
-  /** Window step (default maxLength / 2). */
+  /** `wikitext-strided` only: window step (default maxLength / 2). */
   stride?: number;
+  /** "rolling" (default): lm-eval's loglikelihood_rolling, task `wikitext`; "strided": `wikitext-strided`. */
+  windows?: "rolling" | "strided";
 }
 
 export function wikitextTask(articles: readonly string[], opts: WikitextOptions = {}): Task {
+  const rolling = (opts.windows ?? "rolling") === "rolling";
+  const maxLength = opts.maxLength ? { maxLength: opts.maxLength } : {};
   const instance = (page: string, i: number): Instance => {
     const words = countWords(page);
     const bytes = countBytes(page);
+    const text = wikitextDetokenize(page);
     return {
       id: String(i),
       prompt: "",
       target: page.slice(0, 80) + (page.length > 80 ? "…" : ""),
-      requests: [{ type: "perplexity", text: wikitextDetokenize(page), prefix: true, ...(opts.maxLength ? { maxLength: opts.maxLength } : {}), ...(opts.stride ? { stride: opts.stride } : {}) }],
+      requests: [
+        rolling
+          ? { type: "perplexity", text, prefix: true, rolling: true, ...maxLength }
+          : { type: "perplexity", text, prefix: true, ...maxLength, ...(opts.stride ? { stride: opts.stride } : {}) },
+      ],
       score: (rs) => {
         const r = rs[0] as PerplexityResponse;
         return { word_perplexity: [r.ll, words], byte_perplexity: [r.ll, bytes], bits_per_byte: [r.ll, bytes], token_perplexity: [r.ll, r.nTokens] };
       },
     };
   };
+  const scheme = rolling
+    ? `lm-eval loglikelihood_rolling: disjoint windows of ${opts.maxLength ?? "n_ctx"} tokens, the first token conditioned on BOS/EOS, each later window on the preceding tokens that fill it to max_length inputs, every token scored once`
+    : `HF guide sliding window: ${opts.maxLength ?? "n_ctx"} tokens, stride ${opts.stride ?? "max_length/2"}, BOS/EOS prefix, every token scored once with up to max_length − stride tokens of extra context`;
+  const ll = rolling ? "Σ ll over lm-eval's disjoint rolling windows" : "Σ ll over the sliding windows";
   return {
-    name: "wikitext",
+    name: rolling ? "wikitext" : "wikitext-strided",
     version: "2.0",
-    promptFormat: `each article detokenized (lm-eval wikitext_detokenizer), scored whole: sliding window of ${opts.maxLength ?? "n_ctx"} tokens, stride ${opts.stride ?? "n_ctx/2"}, BOS/EOS prefix`,
+    promptFormat: `each page detokenized (lm-eval wikitext_detokenizer), scored whole; ${scheme}`,
     fewshot: { n: 0, split: "none", sampler: "none", seed: 0 },
     metrics: {
-      word_perplexity: { aggregation: "weighted_perplexity", higherIsBetter: false, definition: "exp(−Σ_docs ll / Σ_docs words), words = len(re.split(r'\\s+', page)) before detokenization (lm-eval)" },
-      byte_perplexity: { aggregation: "weighted_perplexity", higherIsBetter: false, definition: "exp(−Σ ll / Σ UTF-8 bytes of the page) (lm-eval)" },
-      bits_per_byte: { aggregation: "bits_per_byte", higherIsBetter: false, definition: "−Σ ll / Σ bytes / ln 2 (lm-eval)" },
-      token_perplexity: { aggregation: "weighted_perplexity", higherIsBetter: false, definition: "exp(−Σ ll / Σ tokens scored): the HF guide's sliding-window perplexity" },
+      word_perplexity: { aggregation: "weighted_perplexity", higherIsBetter: false, definition: `exp(−Σ_docs ll / Σ_docs words), ll = ${ll}, words = len(re.split(r'\\s+', page)) before detokenization (lm-eval)` },
+      byte_perplexity: { aggregation: "weighted_perplexity", higherIsBetter: false, definition: `exp(−Σ ll / Σ UTF-8 bytes of the page), ll = ${ll} (lm-eval)` },
+      bits_per_byte: { aggregation: "bits_per_byte", higherIsBetter: false, definition: `−Σ ll / Σ bytes / ln 2, ll = ${ll} (lm-eval)` },
+      token_perplexity: { aggregation: "weighted_perplexity", higherIsBetter: false, definition: `exp(−Σ ll / Σ tokens scored), ll = ${ll} (not an lm-eval metric)` },
     },
     size: articles.length,
     instances: (limit) => articles.slice(0, limit ?? articles.length).map(instance),
   };
 }
 
-/** Split the raw WikiText file into articles: CRLF → LF, a top-level " = Title = " line starts one. */
+/** Python's str.strip() whitespace (str.isspace), which differs from JavaScript's \s at the edges. */
+const PY_STRIP = /^[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
+const pyStrip = (s: string) => s.replace(PY_STRIP, "");
+
+/**
+ * Split the raw WikiText file into pages exactly as EleutherAI/wikitext_document_level's dataset
+ * script does (wikitext_document_level.py, Wikitext._generate_examples; found through the code
+ * search index, a "modified version of datasets/wikitext/wikitext.py that returns Wiki pages"):
+ *
+ *     data = f.read().split("\n")          # open() in text mode: CRLF / CR read as "\n"
+ *     for line in data:
+ *         rline = line.replace("= = =", "===").replace("= =", "==").strip()
+ *         if rline.startswith("= ") and rline.strip().endswith(" ="):
+ *             page = "\n".join(ret)
+ *             if page.strip(): yield page
+ *             ret = []
+ *         ret.append(line)
+ *     yield "\n".join(ret)                 # the last page, always (with the file's final "")
+ *
+ * So a page starts at a top-level " = Title = " line (not " = = Section = = "), keeps every line
+ * up to the next one — blank " " lines included, joined with "\n" — and text before the first
+ * heading is a page of its own only if it is not blank. (The copy in ../shared/data has its blank
+ * lines removed, SOURCES.md; on it the pages equal the original's minus those lines: the word
+ * counts are unchanged — whitespace runs only shorten — bytes and tokens a little fewer.)
+ */
 export function splitWikitextArticles(raw: string): string[] {
   const lines = raw.replace(/\r\n?/g, "\n").split("\n");
-  const out: string[][] = [];
+  const out: string[] = [];
+  let ret: string[] = [];
   for (const line of lines) {
-    if (line.trim() === "") continue;
-    if (/^ = [^=].* = $/.test(line) || out.length === 0) out.push([]);
-    out.at(-1)!.push(line);
+    const rline = pyStrip(line.split("= = =").join("===").split("= =").join("=="));
+    if (rline.startsWith("= ") && rline.endsWith(" =")) {
+      const page = ret.join("\n");
+      if (pyStrip(page) !== "") out.push(page);
+      ret = [];
+    }
+    ret.push(line);
   }
-  return out.map((ls) => ls.join("\n"));
+  out.push(ret.join("\n"));
+  return out;
 }

@@ -36,6 +36,7 @@ const hparamSchemas: Record<HparamKind, () => Schema<unknown>> = {
   numberOrFalse: () => s.scalar(),
   objective: () => s.enum(["prompt_last", "target_new"] as const),
   keyMode: () => s.enum(["rome", "r-rome"] as const),
+  templateGroups: () => s.array(s.array(s.string(), { minItems: 1 }), { minItems: 1 }),
 };
 
 /** Every key some editor accepts (EasyEdit's names), each optional: the chosen method checks its own at run time. */
