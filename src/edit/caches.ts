@@ -27,10 +27,23 @@ function memo<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<
   return p;
 }
 
+/** Which sample a covariance was measured on: recorded with every result that used it. */
+export interface CovarianceSample {
+  layer: number;
+  /** The corpus's id (registered name, "factworld:…", a file path, "wikitext-2"). */
+  corpus: string;
+  /** Texts and tokens counted. */
+  texts: number;
+  tokens: number;
+  /** Tokens kept per text. */
+  maxLength: number;
+}
+
 export class EditCaches {
   private covariance = new WeakMap<Model, Map<string, Promise<Float64Array>>>();
   private templates = new WeakMap<Model, Map<string, Promise<string[][]>>>();
   private factors = new WeakMap<Float64Array, Mat64>();
+  private samples = new WeakMap<Model, Map<string, CovarianceSample>>();
   private corpora = new Map<string, Corpus>();
   private derived = new Map<string, Promise<Corpus>>();
 
@@ -53,6 +66,18 @@ export class EditCaches {
     let m = this.covariance.get(base);
     if (!m) this.covariance.set(base, (m = new Map()));
     return memo(m, key, make);
+  }
+
+  /** Note which sample the covariance `key` of `base` came from. */
+  recordSample(base: Model, key: string, sample: CovarianceSample): void {
+    let m = this.samples.get(base);
+    if (!m) this.samples.set(base, (m = new Map()));
+    m.set(key, sample);
+  }
+
+  /** The samples of every covariance computed for `base` (any patched model: its base), by layer. */
+  covarianceSamples(base: Model): CovarianceSample[] {
+    return [...(this.samples.get(base)?.values() ?? [])].sort((a, b) => a.layer - b.layer);
   }
 
   templatesOf(base: Model, key: string, make: () => Promise<string[][]>): Promise<string[][]> {

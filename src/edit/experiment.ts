@@ -9,6 +9,9 @@ import { modelHash } from "../model/hash.js";
 import type { Model } from "../model/types.js";
 import { distinctSubjects, sharedSubjects } from "../data/editing/select.js";
 import { METRICS } from "../eval/editing/metrics.js";
+import { ROME_GENERATION_LENGTH, type GenerationOptions } from "../eval/editing/score.js";
+import { unpatch } from "../model/patch.js";
+import { EditCaches, type CovarianceSample } from "./caches.js";
 import { readHparams, type EditorName } from "./hparams-yaml.js";
 import { runProtocol, type CaseResult, type EvalTiming, type ProtocolMode, type ProtocolResult, type StreamCheckpoint } from "./protocol.js";
 import { getEditor } from "./registry.js";
@@ -26,8 +29,11 @@ export interface EditExperimentOptions {
   mode?: ProtocolMode;
   batchSize?: number;
   evaluate?: EvalTiming;
-  /** ROME's generation metrics (fluency, reference consistency), sampled with `seed`. */
-  generation?: boolean;
+  /**
+   * ROME's generation metrics (fluency, consistency), sampled with `seed`: true = ROME's settings
+   * (100 tokens with the prompt, top-k 5), or the settings themselves.
+   */
+  generation?: boolean | Omit<GenerationOptions, "seed">;
   seed?: number;
   context?: EditContext;
   checkpoint?: StreamCheckpoint;
@@ -41,6 +47,10 @@ export interface EditExperimentResult extends ProtocolResult {
   warnings: string[];
   /** The metrics' definitions and versions, stored with the numbers. */
   metricDefinitions: typeof METRICS;
+  /** The covariance samples the editor used, per layer (none for FT or with mom2_adjustment off). */
+  covariance: CovarianceSample[];
+  /** The generation settings of generation_entropy / attribute_similarity, when generated. */
+  generation?: Required<GenerationOptions>;
 }
 
 /** The first `n` cases, or (distinctSubjects) the first case of each subject, then the first `n` of those. */
@@ -79,17 +89,28 @@ export async function runEditExperiment(model: Model, cases: readonly EditCase[]
   const hparams = resolveHparams(options.method, model, options.hparams, options.hparamsSource);
   const warning = sharedSubjectWarning(cases, editsPerCall(mode, options.batchSize, cases.length));
   const seed = options.seed ?? 0;
+  const caches = options.context?.caches ?? new EditCaches();
+  const g = options.generation;
+  const generation = g ? { maxOutLen: ROME_GENERATION_LENGTH, topK: 5, ...(g === true ? {} : g), seed } : undefined;
   const result = await runProtocol(model, editor, cases, {
     mode,
     batchSize: options.batchSize,
     evaluate: options.evaluate,
     hparams,
-    context: { seed, ...options.context },
-    scoring: options.generation ? { generation: { seed } } : undefined,
+    context: { seed, ...options.context, caches },
+    scoring: generation ? { generation } : undefined,
     checkpoint: options.checkpoint,
     onResult: options.onResult,
   });
-  return { ...result, hparams, modelHash: await modelHash(model), warnings: warning ? [warning] : [], metricDefinitions: METRICS };
+  return {
+    ...result,
+    hparams,
+    modelHash: await modelHash(model),
+    warnings: warning ? [warning] : [],
+    metricDefinitions: METRICS,
+    covariance: caches.covarianceSamples(unpatch(model)),
+    ...(generation ? { generation } : {}),
+  };
 }
 
 /**

@@ -10,6 +10,7 @@ import { ConfigError } from "../errors.js";
 import type { ModelConfig } from "../model/types.js";
 import { didYouMean } from "../util/closest.js";
 import { alphaEditDefaults, ftDefaults, memitDefaults, romeDefaults } from "./hparams.js";
+import { REFERENCE_MOM2_SAMPLE } from "./mom2.js";
 
 export type EditorName = "ft" | "ft-l" | "ft-m" | "rome" | "r-rome" | "memit" | "alphaedit";
 
@@ -17,7 +18,7 @@ export type EditorName = "ft" | "ft-l" | "ft-m" | "rome" | "r-rome" | "memit" | 
 export const EDITOR_NAMES: readonly EditorName[] = ["ft", "ft-l", "ft-m", "rome", "r-rome", "memit", "alphaedit"];
 
 export type HparamKind = Kind;
-type Kind = "number" | "int" | "bool" | "string" | "int[]" | "string[]" | "pairs" | "numberOrFalse" | "objective" | "keyMode" | "templateGroups";
+type Kind = "number" | "int" | "bool" | "string" | "int[]" | "string[]" | "pairs" | "numberOrFalse" | "objective" | "keyMode" | "templateGroups" | "mom2Sample";
 
 interface FieldSpec {
   field: string;
@@ -39,6 +40,9 @@ const VALUE: Record<string, FieldSpec> = {
   mom2_dataset: { field: "mom2Dataset", kind: "string" },
   mom2_n_samples: { field: "mom2NSamples", kind: "int" },
   mom2_max_length: { field: "mom2MaxLength", kind: "int" },
+  // "reference": ROME/MEMIT's covariance sample (mom2.ts REFERENCE_MOM2_SAMPLE); explicit
+  // mom2_n_samples / mom2_max_length keys still win.
+  mom2_sample: { field: "mom2Sample", kind: "mom2Sample" },
   mom2_adjustment: { field: "mom2Adjustment", kind: "bool" },
 };
 
@@ -109,7 +113,10 @@ export function readHparams(name: EditorName, source: string | Record<string, un
   const spec = SPECS[name];
   const byField = new Map(Object.values(spec).map((s) => [s.field, s]));
   const out = defaultsFor(name, config);
-  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+  const entries = Object.entries(raw as Record<string, unknown>);
+  // The sample preset first, so that explicit keys override it whatever their order.
+  entries.sort(([a], [b]) => Number(b === "mom2_sample" || b === "mom2Sample") - Number(a === "mom2_sample" || a === "mom2Sample"));
+  for (const [key, value] of entries) {
     if (IGNORED.has(key)) {
       checkIgnored(key, value, file);
       continue;
@@ -120,7 +127,10 @@ export function readHparams(name: EditorName, source: string | Record<string, un
       throw new ConfigError("HPARAMS_UNKNOWN_KEY", `unknown hparams key '${key}' for ${name}.${didYouMean(key, known)}`, { file, field: key, fix: `use one of: ${Object.keys(spec).join(", ")}` });
     }
     const v = convert(key, value, s.kind, file);
-    if (s.field === "layer") {
+    if (s.field === "mom2Sample") {
+      out.mom2NSamples = REFERENCE_MOM2_SAMPLE.nSamples;
+      out.mom2MaxLength = Math.min(REFERENCE_MOM2_SAMPLE.maxLength, config.nCtx);
+    } else if (s.field === "layer") {
       const ls = v as number[];
       if (ls.length !== 1) throw new ConfigError("HPARAMS_VALUE", `ROME edits one layer; layers has ${ls.length}`, { file, field: key, fix: "give layers: [l]" });
       out.layer = ls[0];
@@ -195,6 +205,9 @@ function convert(key: string, v: unknown, kind: Kind, file?: string): unknown {
       return v;
     case "keyMode":
       if (v !== "rome" && v !== "r-rome") throw bad('"rome" or "r-rome"');
+      return v;
+    case "mom2Sample":
+      if (v !== "reference") throw bad('"reference" (ROME/MEMIT\'s 100,000 texts of up to 1,024 tokens)');
       return v;
     case "templateGroups":
       if (!Array.isArray(v) || v.length === 0 || !v.every((g) => Array.isArray(g) && g.length > 0 && g.every((t) => typeof t === "string" && t.split("{}").length === 2))) {

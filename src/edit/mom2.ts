@@ -21,6 +21,19 @@ import type { EditContext } from "./types.js";
 
 export type { Corpus };
 
+/**
+ * ROME's and MEMIT's sample (layer_stats: mom2_n_samples 100,000 Wikipedia texts, each truncated
+ * to the context size, 1,024 tokens on GPT-2 XL). hparams `mom2_sample: reference` selects it
+ * (hparams-yaml.ts); the defaults (hparams.ts covDefaults) are far smaller, and every result
+ * records which sample it used (CovarianceSample).
+ */
+export const REFERENCE_MOM2_SAMPLE = { nSamples: 100_000, maxLength: 1024 } as const;
+
+/** Tokens kept per covariance text: mom2MaxLength, else min(n_ctx, 256) (covariance.ts). */
+export function mom2MaxLength(model: Model, hp: CovarianceHparams): number {
+  return Math.min(hp.mom2MaxLength ?? 256, model.config.nCtx);
+}
+
 /** E[k kᵀ] of layer `layer`'s MLP keys for the unedited `model`, [d_mlp × d_mlp] row-major. */
 export function keyCovariance(model: Model, layer: number, hp: CovarianceHparams, context: EditContext = {}): Promise<Float64Array> {
   const base = unpatch(model);
@@ -34,11 +47,12 @@ export function keyCovariance(model: Model, layer: number, hp: CovarianceHparams
       texts: corpus.texts,
       corpusId: corpus.id,
       nSamples: hp.mom2NSamples,
-      maxLength: hp.mom2MaxLength,
+      maxLength: mom2MaxLength(base, hp),
       store,
       onProgress: context.onProgress,
     });
     if (stats.count === 0) throw new ConfigError("EDIT_MOM2", `covariance corpus ${hp.mom2Dataset} gave no tokens`, { field: "mom2Dataset" });
+    caches.recordSample(base, key, { layer, corpus: corpus.id ?? hp.mom2Dataset, texts: stats.samples, tokens: stats.count, maxLength: mom2MaxLength(base, hp) });
     return moment(stats);
   });
 }

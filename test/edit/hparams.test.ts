@@ -90,3 +90,21 @@ test("getEditor knows every method and suggests the closest name for a typo", ()
   assert.equal(getEditor("ft-l").defaults(tiny).objective, "prompt_last");
   assert.throws(() => getEditor("romee"), (e: unknown) => e instanceof UsageError && /did you mean 'rome'/i.test(e.message));
 });
+
+test("mom2_sample: reference is ROME/MEMIT's covariance sample; explicit keys still win", () => {
+  const gpt2xl = { ...like("gpt2", 48, 1600), nCtx: 1024 };
+  const ref = readHparams("rome", { mom2_sample: "reference" }, gpt2xl);
+  assert.equal(ref.mom2NSamples, 100000);
+  assert.equal(ref.mom2MaxLength, 1024);
+  assert.equal(readHparams("memit", { mom2_sample: "reference" }, tiny).mom2MaxLength, tiny.nCtx, "capped at the context size");
+  assert.equal(readHparams("rome", { mom2_n_samples: 50, mom2_sample: "reference" }, gpt2xl).mom2NSamples, 50, "whatever the key order");
+  assert.throws(() => readHparams("rome", { mom2_sample: "big" }, tiny), /mom2_sample must be "reference"/);
+});
+
+test("context templates: ROME generates from <|endoftext|>, MEMIT from seed words; fixed groups accepted", () => {
+  assert.deepEqual(romeDefaults(like("gpt2", 48, 1600)).contextTemplateSeeds, []);
+  assert.deepEqual(memitDefaults(like("gpt2", 48, 1600)).contextTemplateSeeds, ["The", "Therefore", "Because", "I", "You"]);
+  const fixed = readHparams("memit", { context_templates: [["{}"], ["The . {}"]] }, tiny);
+  assert.deepEqual(fixed.contextTemplates, [["{}"], ["The . {}"]]);
+  assert.throws(() => readHparams("rome", { context_templates: [["no slot"]] }, tiny), /context_templates must be/);
+});

@@ -10,6 +10,7 @@ import { editsPerCall, runEditExperiment, selectCases, sharedSubjectWarning } fr
 import type { EvalTiming, ProtocolMode } from "../../edit/protocol.js";
 import { summaryTable } from "../../edit/protocol-table.js";
 import { METRICS } from "../../eval/editing/metrics.js";
+import { ROME_GENERATION_LENGTH } from "../../eval/editing/score.js";
 import { writeFileAtomic } from "../../io/atomic.js";
 import { savePatch } from "../../model/patch-file.js";
 import { didYouMean } from "../../util/closest.js";
@@ -39,7 +40,8 @@ usage: scalpel edit-eval --method M [--data FILE] [--n N] [--mode single|batch|s
   --evaluate WHEN      sequential only: after-all (default) | after-edit
   --hparams FILE|JSON  override the method's default hyperparameters
   --generation         also sample from generation prompts: ROME's fluency (n-gram entropy) and
-                       reference consistency (tf-idf); slower
+                       attribute_similarity (tf-idf); slower
+  --generation-length N  tokens per generated text, prompt included (ROME's max_out_len, default 100)
   --seed S             seed of the generation sampler (default 0)
   --out DIR            write DIR/cases.json, DIR/summary.json, DIR/summary.md (and DIR/patch.safetensors
                        for sequential runs); default: print the table only
@@ -70,6 +72,7 @@ export const editEvalCommand: Command = {
       evaluate: { type: "string" },
       hparams: { type: "string" },
       generation: { type: "boolean" },
+      "generation-length": { type: "string" },
       seed: { type: "string" },
       out: { type: "string" },
       json: { type: "boolean" },
@@ -84,6 +87,7 @@ export const editEvalCommand: Command = {
     const n = numberFlag("edit-eval", "n", values.n, { integer: true, min: 1 });
     const batchSize = numberFlag("edit-eval", "batch-size", values["batch-size"], { integer: true, min: 1 });
     const seed = numberFlag("edit-eval", "seed", values.seed, { integer: true }) ?? 0;
+    const generationLength = numberFlag("edit-eval", "generation-length", values["generation-length"], { integer: true, min: 2 });
     const editor = editorByName("edit-eval", values.method);
     const data = values.data ?? builtinDataPath("counterfact");
     if (values.data === undefined && !existsSync(data)) {
@@ -103,7 +107,7 @@ export const editEvalCommand: Command = {
         mode,
         batchSize,
         evaluate: timing,
-        generation: values.generation,
+        generation: values.generation ? { maxOutLen: generationLength ?? ROME_GENERATION_LENGTH } : false,
         seed,
         context: { cacheDir: ".scalpel/edit-cache" },
         onResult: (_r, done, total) => {
@@ -123,6 +127,8 @@ export const editEvalCommand: Command = {
         seed,
         modelHash: result.modelHash,
         metrics: result.metricDefinitions,
+        covariance: result.covariance,
+        ...(result.generation ? { generation: result.generation } : {}),
         createdAt: new Date().toISOString(),
       };
       if (values.out) {

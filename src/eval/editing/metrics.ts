@@ -17,15 +17,15 @@ export const METRICS = {
   paraphrase_magnitude: { version: 1, def: "ROME PM: mean of P(target_new) − P(target_true) on paraphrase prompts" },
   neighborhood_score: { version: 1, def: "ROME NS: mean over neighbourhood prompts of [P(target_true) > P(target_new)]" },
   neighborhood_magnitude: { version: 1, def: "ROME NM: mean of P(target_true) − P(target_new) on neighbourhood prompts" },
-  rewrite_accuracy: { version: 1, def: "ROME rewrite_acc: every target_new token is the argmax after the rewrite prompt" },
-  paraphrase_accuracy: { version: 1, def: "ROME paraphrase_acc: every target_new token is the argmax after a paraphrase" },
-  neighborhood_accuracy: { version: 1, def: "ROME neighborhood_acc: every target_true token is the argmax after a neighbour prompt" },
-  reliability: { version: 1, def: "EasyEdit rewrite_acc: teacher-forced per-token accuracy of target_new after the rewrite prompt" },
+  rewrite_targets_correct: { version: 1, def: "MEMIT CounterFact rewrite_acc (summarize.py over test_batch_prediction's targets_correct): every target_new token is the argmax after the rewrite prompt" },
+  paraphrase_targets_correct: { version: 1, def: "MEMIT CounterFact paraphrase_acc: mean over paraphrases of [every target_new token is the argmax]" },
+  neighborhood_targets_correct: { version: 1, def: "MEMIT CounterFact neighborhood_acc: mean over neighbour prompts of [every target_true token is the argmax]" },
+  reliability: { version: 1, def: "EasyEdit rewrite_acc = ROME/MEMIT zsRE rewrite_acc (eval_utils_zsre test_batch_prediction_acc): teacher-forced per-token accuracy of target_new after the rewrite prompt" },
   generalization: { version: 1, def: "EasyEdit rephrase_acc: per-token accuracy of target_new after the paraphrase prompts" },
   locality: { version: 1, def: "EasyEdit locality: agreement of edited vs unedited argmax tokens on locality prompt + answer" },
   portability: { version: 1, def: "EasyEdit portability: per-token accuracy of the portability answers" },
-  generation_entropy: { version: 1, def: "ROME GE: mean over generations of (2/3·H2 + 4/3·H3)/2, word n-gram entropy in bits" },
-  reference_score: { version: 1, def: "ROME RS: tf-idf cosine of the generations vs target_new's reference texts (idf fitted on the dataset's reference texts)" },
+  generation_entropy: { version: 2, def: "ROME GE: mean over generations of (2/3·H2 + 4/3·H3)/2, word n-gram entropy in bits; generations of max_out_len tokens, prompt included (ROME: 100, top-k 5)" },
+  attribute_similarity: { version: 1, def: "tf-idf cosine of the generations vs the case's attribute prompts completed with target_new, idf fitted on those texts over the dataset. Not ROME's RS (reference_score), which compares with Wikipedia snippets about other subjects having target_new, under a Wikipedia-fitted idf: that data is not available here" },
 } as const;
 
 export type MetricName = keyof typeof METRICS;
@@ -33,7 +33,10 @@ export type MetricSet = Partial<Record<MetricName, number>>;
 
 const mean = (xs: readonly number[]): number | undefined => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : undefined);
 
-/** The texts a case's generations should resemble: its attribute prompts completed with target_new. */
+/**
+ * The texts a case's generations should resemble here: its attribute prompts completed with
+ * target_new (ROME's RS uses Wikipedia snippets instead; see attribute_similarity in METRICS).
+ */
 export function referenceTexts(c: EditCase): string[] {
   return c.attributePrompts.map((p) => `${p} ${c.request.targetNew}`);
 }
@@ -56,9 +59,9 @@ export function caseMetrics(c: EditCase, s: CaseScores, pre?: CaseScores, vec?: 
     paraphrase_magnitude: magnitudeNew(s.paraphrase),
     neighborhood_score: successTrue(s.neighborhood),
     neighborhood_magnitude: magnitudeTrue(s.neighborhood),
-    rewrite_accuracy: allTokensAccuracy(s.rewrite, "new"),
-    paraphrase_accuracy: allTokensAccuracy(s.paraphrase, "new"),
-    neighborhood_accuracy: allTokensAccuracy(s.neighborhood, "true"),
+    rewrite_targets_correct: allTokensAccuracy(s.rewrite, "new"),
+    paraphrase_targets_correct: allTokensAccuracy(s.paraphrase, "new"),
+    neighborhood_targets_correct: allTokensAccuracy(s.neighborhood, "true"),
     reliability: mean(s.reliability),
     generalization: mean(s.generalization),
     portability: mean(s.portability),
@@ -69,7 +72,7 @@ export function caseMetrics(c: EditCase, s: CaseScores, pre?: CaseScores, vec?: 
   if (s.generations?.length) {
     m.generation_entropy = meanGenerationEntropy(s.generations);
     const refs = referenceTexts(c);
-    if (vec && refs.length) m.reference_score = tfidfSimilarity(s.generations.join(" "), refs.join(" "), vec);
+    if (vec && refs.length) m.attribute_similarity = tfidfSimilarity(s.generations.join(" "), refs.join(" "), vec);
   }
   for (const k of Object.keys(m) as MetricName[]) if (m[k] === undefined) delete m[k];
   return m;

@@ -41,7 +41,21 @@ export interface ScoreCasesOptions {
   /** Rows per forward pass (default 64). */
   batchSize?: number;
   /** Generate from the generation prompts (ROME's fluency / consistency); off by default. */
-  generation?: { maxNewTokens?: number; seed?: number; topK?: number };
+  generation?: GenerationOptions;
+}
+
+/**
+ * ROME's test_generation: generate_fast(n_gen_per_prompt=1, max_out_len=100, top_k=5). max_out_len
+ * counts the prompt: every text is exactly that many tokens, and no EOS stops it early.
+ */
+export const ROME_GENERATION_LENGTH = 100;
+
+export interface GenerationOptions {
+  /** Tokens per generated text, prompt included (ROME's max_out_len; default 100). */
+  maxOutLen?: number;
+  seed?: number;
+  /** Top-k sampling (ROME: 5). */
+  topK?: number;
 }
 
 /** The rewrite prompt with the subject filled in (ROME: prompt.format(subject)). */
@@ -115,14 +129,31 @@ export async function scoreCases(model: Model, cases: readonly EditCase[], optio
     return s;
   });
   if (options.generation) {
-    const g = options.generation;
     for (let k = 0; k < cases.length; k++) {
       const prompts = cases[k]!.generationPrompts;
-      if (prompts.length === 0) continue;
-      // ROME's generate_fast samples from the top 5 tokens (top_k=5) and scores prompt + continuation.
-      const gen = await generate(model, prompts, { maxNewTokens: g.maxNewTokens ?? 32, topK: g.topK ?? 5, temperature: 1, seed: g.seed ?? 0 });
-      out[k]!.generations = prompts.map((p, i) => `${p} ${gen.texts[i]!.trim()}`.trim());
+      if (prompts.length > 0) out[k]!.generations = (await generateFast(model, prompts, options.generation)).map((g) => g.text);
     }
   }
   return out;
+}
+
+/**
+ * ROME's generate_fast: each prompt continued by top-k sampling until prompt + continuation is
+ * max_out_len tokens (EOS does not stop it); the text is prompt + continuation. Prompts of one
+ * token length share a batch (one sampler stream per batch, seeded by `seed` and the length).
+ */
+export async function generateFast(model: Model, prompts: readonly string[], g: GenerationOptions = {}): Promise<{ text: string; promptTokens: number; newTokens: number }[]> {
+  const maxOutLen = g.maxOutLen ?? ROME_GENERATION_LENGTH;
+  const byLength = new Map<number, number[]>();
+  prompts.forEach((p, i) => {
+    const n = encodeText(model.tokenizer, p).length;
+    byLength.set(n, [...(byLength.get(n) ?? []), i]);
+  });
+  const texts = new Array<{ text: string; promptTokens: number; newTokens: number }>(prompts.length);
+  for (const [n, idx] of byLength) {
+    const maxNewTokens = Math.max(0, Math.min(maxOutLen, model.config.nCtx) - n);
+    const gen = await generate(model, idx.map((i) => prompts[i]!), { maxNewTokens, topK: g.topK ?? 5, temperature: 1, seed: (g.seed ?? 0) + n, eosTokenId: null });
+    idx.forEach((i, j) => (texts[i] = { text: `${prompts[i]} ${gen.texts[j]!.trim()}`.trim(), promptTokens: n, newTokens: gen.tokens[j]!.length }));
+  }
+  return texts;
 }

@@ -11,7 +11,9 @@
  *
  * scalpel has no Wikipedia snippets: the idf is fitted on the texts at hand — each case's reference
  * texts (its attribute prompts completed with target_new, i.e. statements about subjects that truly
- * have the new object) as one document per text, over every case of the evaluated dataset.
+ * have the new object) as one document per text, over every case of the evaluated dataset. The
+ * metric is therefore named attribute_similarity, not reference_score (metrics.ts): the tf-idf and
+ * cosine are ROME's, the texts compared against and the idf corpus are not.
  */
 
 export function tfidfTerms(text: string): string[] {

@@ -36,6 +36,7 @@ const hparamSchemas: Record<HparamKind, () => Schema<unknown>> = {
   numberOrFalse: () => s.scalar(),
   objective: () => s.enum(["prompt_last", "target_new"] as const),
   keyMode: () => s.enum(["rome", "r-rome"] as const),
+  mom2Sample: () => s.enum(["reference"] as const),
   templateGroups: () => s.array(s.array(s.string(), { minItems: 1 }), { minItems: 1 }),
 };
 
@@ -53,7 +54,8 @@ export const editSchema = s.object({
   mode: s.enum(["single", "batch", "sequential"] as const).default("single").describeAs("single: each edit alone; batch: batch_size edits at once; sequential: edits one after another, composed"),
   batch_size: s.nullable(s.int({ min: 1 })).describeAs("edits per editor call (batch: default all n; sequential: default 1)"),
   evaluate: s.nullable(s.enum(["after-edit", "after-all"] as const)).describeAs("sequential only: evaluate each case right after its edit, or all after the last edit (default)"),
-  generation: s.boolean().default(false).describeAs("also sample from generation prompts: ROME's fluency and reference score (slower)"),
+  generation: s.boolean().default(false).describeAs("also sample from generation prompts: ROME's fluency (generation_entropy) and attribute_similarity (slower)"),
+  generation_length: s.int({ min: 2 }).default(100).describeAs("tokens per generated text, prompt included (ROME's max_out_len: 100)"),
   stats_dir: s.string().default(".scalpel/edit-cache").describeAs("where covariance statistics are cached (shared with scalpel edit-eval)"),
 });
 
@@ -74,6 +76,10 @@ interface EditsOutput {
   /** Edits restored from the stream's checkpoint rather than recomputed (0 on an uninterrupted run). */
   resumed_edits: number;
   patch: string | null;
+  /** The covariance sample of each layer the editor used (corpus, texts, tokens, max length). */
+  covariance: unknown[];
+  /** Generation settings of the generation metrics, when generated. */
+  generation: unknown;
 }
 
 /** The sequential stream's checkpoint in the stage's checkpoint folder: one patch file per editor call, the rest as JSON. */
@@ -152,7 +158,7 @@ export const editKind: ExperimentKind<EditConfig> = {
       after: ["cases", "covariance"],
       // Context templates and generation metrics sample with the run seed.
       seeded: true,
-      uses: (c) => ({ mode: c.mode, batch_size: c.batch_size, evaluate: c.evaluate, generation: c.generation }),
+      uses: (c) => ({ mode: c.mode, batch_size: c.batch_size, evaluate: c.evaluate, generation: c.generation, generation_length: c.generation ? c.generation_length : null }),
       run: async (ctx): Promise<EditsOutput> => {
         const c = ctx.config;
         if (c.evaluate !== null && c.mode !== "sequential") {
@@ -169,7 +175,7 @@ export const editKind: ExperimentKind<EditConfig> = {
           mode: c.mode,
           batchSize: c.batch_size ?? undefined,
           evaluate: c.evaluate ?? undefined,
-          generation: c.generation,
+          generation: c.generation ? { maxOutLen: c.generation_length } : false,
           seed: ctx.seed,
           context: { cacheDir: c.stats_dir, caches: await editCaches(ctx) },
           checkpoint: c.mode === "sequential" ? streamCheckpoint(ctx, (n) => (resumed = n)) : undefined,
@@ -187,6 +193,8 @@ export const editKind: ExperimentKind<EditConfig> = {
           warnings: result.warnings,
           resumed_edits: resumed,
           patch: result.patch ? "patch.safetensors" : null,
+          covariance: result.covariance,
+          generation: result.generation ?? null,
         };
       },
     },
