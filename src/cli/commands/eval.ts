@@ -38,7 +38,9 @@ usage: scalpel eval [--model DIR] [--tasks T1,T2,...] [--patch FILE] [--limit N]
   --add-bos            encode every prompt with the tokenizer's special tokens (lm-eval's
                        add_bos_token=True); the fact-world tasks always do, as the model was trained
   --data-dir DIR       benchmark data folder (default $SCALPEL_DATA_DIR or ../shared/data)
-  --max-length N, --stride N   WikiText sliding window (default n_ctx and n_ctx/2 tokens)
+  --max-length N       WikiText window length (default n_ctx): wikitext's disjoint rolling windows
+                       and wikitext-strided's sliding window
+  --stride N           wikitext-strided's window step (default max-length / 2)
   --log-samples FILE   write every document's prompt, requests, responses and metrics (JSON lines)
   --show-prompts N     print the first N prompts of each task before running
   --seed S             bootstrap seed for --patch comparisons (default 0)
