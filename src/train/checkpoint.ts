@@ -36,6 +36,8 @@ export interface TrainState {
   rng: { seed: number; epoch: number };
   losses: StepRecord[];
   evals: { step: number; metrics: Record<string, number> }[];
+  /** The parameter constraint trained under (TrainConstraint.id); a resume must match. */
+  constraint?: string;
 }
 
 const STEP_DIR = /^step-(\d{8})$/;

@@ -47,6 +47,25 @@ export interface TrainOptions {
   jitOptimizer?: boolean;
   /** Stop after this many optimizer steps in total (the schedule still ends at totalSteps). */
   stopAtStep?: number;
+  /** Keep parameters in a set (constrain/: non-negative weights by projection or reparameterisation). */
+  constraint?: TrainConstraint;
+}
+
+/**
+ * How training keeps parameters in a constraint set. The optimiser works on "trained" parameters,
+ * the model computes with "model" weights: W = toModel(V) (a reparameterisation, differentiated
+ * through), and/or a projection after every optimiser step. Checkpoints hold the trained
+ * parameters (V), so a resume continues exactly; evaluations and the result see W.
+ */
+export interface TrainConstraint {
+  /** Names it in checkpoints: a resume under another constraint is refused. */
+  id: string;
+  /** V from the model's weights at a fresh start (consumes; untouched names pass through). */
+  toTrained?(params: Params): Params;
+  /** W from V, differentiable (consumes; untouched names pass through). */
+  toModel?(params: Params): Params;
+  /** Applied after every optimiser step (consumes). */
+  project?(params: Params): Params;
 }
 
 export interface TrainResult {
@@ -74,7 +93,12 @@ function countTargets(b: Batch): number {
   return n;
 }
 
-function checkResumeConfig(saved: TrainState, config: TrainConfig, fingerprint: string, file: string): void {
+function checkResumeConfig(saved: TrainState, config: TrainConfig, fingerprint: string, file: string, constraint?: string): void {
+  if ((saved.constraint ?? null) !== (constraint ?? null)) {
+    throw new ConfigError("RESUME_CONFIG_MISMATCH", `cannot resume: the checkpoint was trained under constraint ${saved.constraint ?? "none"}, this run asks for ${constraint ?? "none"}`, {
+      file, field: "constraint", fix: "resume with the checkpoint's constraint, or start a fresh run in another folder",
+    });
+  }
   for (const k of TRAJECTORY_FIELDS) {
     if (saved.config[k] !== config[k]) {
       throw new ConfigError("RESUME_CONFIG_MISMATCH", `cannot resume: ${k} is ${config[k]} but the checkpoint was trained with ${saved.config[k]}`, {
@@ -112,7 +136,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (latest) {
     const ck = await loadTrainCheckpoint(latest, model);
     try {
-      checkResumeConfig(ck.state, config, fingerprint, `${latest}/state.json`);
+      checkResumeConfig(ck.state, config, fingerprint, `${latest}/state.json`, options.constraint?.id);
     } catch (e) {
       disposeTree(ck.params);
       disposeTree(ck.opt);
@@ -127,20 +151,25 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     resumedFrom = latest;
   } else {
     params = tree.ref(model.params as never) as Params;
+    if (options.constraint?.toTrained) params = options.constraint.toTrained(params);
     opt = initAdamW(params);
   }
+  const constraint = options.constraint;
+  const toModel = (p: Params): Params => (constraint?.toModel ? constraint.toModel(p) : p);
 
   const stateOf = (): TrainState => ({
     version: 1, step, position: batcher.position, config, dataFingerprint: fingerprint,
     rng: { seed: config.seed, epoch: batcher.position.epoch }, losses, evals,
+    ...(constraint ? { constraint: constraint.id } : {}),
   });
-  const withCurrent = () => model.withParams(tree.ref(params as never) as Params);
+  /** The model with the current weights W (evaluations), or with the trained parameters V (checkpoints). */
+  const withCurrent = (raw = false) => model.withParams(raw ? (tree.ref(params as never) as Params) : toModel(tree.ref(params as never) as Params));
   const start = Date.now();
   const lastStep = Math.min(config.totalSteps, options.stopAtStep ?? Infinity);
   // One traced function for the whole run; the micro-batch it reads is set before each call
   // (non-array arguments are kept out of valueAndGrad's pytree of primals).
   let current: { batch: Batch; invN: number } | undefined;
-  const vg = valueAndGrad((p: Params) => microLoss(model, p, current!.batch, current!.invN));
+  const vg = valueAndGrad((p: Params) => microLoss(model, toModel(p), current!.batch, current!.invN));
 
   const jitOpt = options.jitOptimizer ?? true ? new JitAdamW(adam) : undefined;
   try {
@@ -167,7 +196,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const t1 = performance.now();
       const lr = learningRate(step, { peak: config.lr, warmupSteps: config.warmupSteps, totalSteps: config.totalSteps, minLrRatio: config.minLrRatio });
       const next = jitOpt ? jitOpt.step(params, clipped.grads, opt, lr) : adamwStep(params, clipped.grads, opt, lr, adam);
-      params = next.params;
+      params = constraint?.project ? constraint.project(next.params) : next.params;
       opt = next.state;
       await blockUntilReady(params);
       const t2 = performance.now();
@@ -187,7 +216,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         }
       }
       if (config.checkpointEvery > 0 && (step % config.checkpointEvery === 0 || final)) {
-        const m = withCurrent();
+        const m = withCurrent(true);
         try {
           await saveTrainCheckpoint(options.checkpointDir!, m, opt, stateOf());
         } finally {
@@ -200,5 +229,5 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
   disposeTree(opt.m);
   disposeTree(opt.v);
-  return { model: model.withParams(params), step, losses, evals, resumedFrom };
+  return { model: model.withParams(toModel(params)), step, losses, evals, resumedFrom };
 }
