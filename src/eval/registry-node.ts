@@ -12,6 +12,7 @@ import { gsm8kCotTask, gsm8kTask } from "./tasks/gsm8k.js";
 import { lambadaTask } from "./tasks/lambada.js";
 import { mmluTask } from "./tasks/mmlu.js";
 import { splitWikitextArticles, wikitextTask } from "./tasks/wikitext.js";
+import { textDocuments, textPerplexityTask } from "./tasks/text-perplexity.js";
 import { checkTaskDefinition, taskFromDefinition } from "./task-file.js";
 import type { Task } from "./types.js";
 import { didYouMean } from "../util/closest.js";
@@ -75,16 +76,20 @@ export function builtinTaskNames(): { name: string; summary: string }[] {
   return Object.entries(BUILTIN).map(([name, b]) => ({ name, summary: b.summary }));
 }
 
-/** Task names: built-in names, "caa" (all CAA behaviours), or paths to .yaml/.yml/.json task files. */
+/** Task names: built-in names, "caa" (all CAA behaviours), "perplexity:FILE" (text-perplexity.ts), or paths to .yaml/.yml/.json task files. */
 export function loadTasks(names: readonly string[], sources: TaskSources): Task[] {
   const s = { ...sources, dataDir: sources.dataDir ?? defaultDataDir() };
   const expanded = names.flatMap((n) => (n === "caa" ? CAA_BEHAVIOURS.map((b) => `caa-${b}`) : [n]));
   return expanded.map((name) => {
+    if (name.startsWith("perplexity:")) {
+      const file = name.slice("perplexity:".length);
+      return textPerplexityTask(textDocuments(readText(file, "perplexity text"), file), { name, maxLength: s.maxLength, describe: `each document of ${file}` });
+    }
     if (/\.(ya?ml|json)$/i.test(name)) return loadTaskFile(name);
     const b = BUILTIN[name];
     if (!b) {
       throw new UsageError("UNKNOWN_TASK", `unknown task '${name}'.${didYouMean(name, Object.keys(BUILTIN))}`, {
-        fix: `choose from ${Object.keys(BUILTIN).join(", ")}, "caa", or give a task file (.yaml/.json)`,
+        fix: `choose from ${Object.keys(BUILTIN).join(", ")}, "caa", perplexity:FILE (a .txt/.jsonl/.json text file), or give a task file (.yaml/.json)`,
       });
     }
     return b.load(s);

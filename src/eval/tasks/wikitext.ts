@@ -20,8 +20,8 @@
  *   bits_per_byte = −Σ ll / Σ bytes / ln 2; plus token_perplexity = exp(−Σ ll / Σ tokens scored)
  *   (not an lm-eval metric).
  */
-import { countBytes, countWords } from "../perplexity.js";
-import type { Instance, PerplexityResponse, Task } from "../types.js";
+import type { Task } from "../types.js";
+import { textPerplexityTask } from "./text-perplexity.js";
 
 /** lm-eval's wikitext_detokenizer (preprocess_wikitext.py), rule for rule. */
 export function wikitextDetokenize(s: string): string {
@@ -53,44 +53,13 @@ export interface WikitextOptions {
 
 export function wikitextTask(articles: readonly string[], opts: WikitextOptions = {}): Task {
   const rolling = (opts.windows ?? "rolling") === "rolling";
-  const maxLength = opts.maxLength ? { maxLength: opts.maxLength } : {};
-  const instance = (page: string, i: number): Instance => {
-    const words = countWords(page);
-    const bytes = countBytes(page);
-    const text = wikitextDetokenize(page);
-    return {
-      id: String(i),
-      prompt: "",
-      target: page.slice(0, 80) + (page.length > 80 ? "…" : ""),
-      requests: [
-        rolling
-          ? { type: "perplexity", text, prefix: true, rolling: true, ...maxLength }
-          : { type: "perplexity", text, prefix: true, ...maxLength, ...(opts.stride ? { stride: opts.stride } : {}) },
-      ],
-      score: (rs) => {
-        const r = rs[0] as PerplexityResponse;
-        return { word_perplexity: [r.ll, words], byte_perplexity: [r.ll, bytes], bits_per_byte: [r.ll, bytes], token_perplexity: [r.ll, r.nTokens] };
-      },
-    };
-  };
-  const scheme = rolling
-    ? `lm-eval loglikelihood_rolling: disjoint windows of ${opts.maxLength ?? "n_ctx"} tokens, the first token conditioned on BOS/EOS, each later window on the preceding tokens that fill it to max_length inputs, every token scored once`
-    : `HF guide sliding window: ${opts.maxLength ?? "n_ctx"} tokens, stride ${opts.stride ?? "max_length/2"}, BOS/EOS prefix, every token scored once with up to max_length − stride tokens of extra context`;
-  const ll = rolling ? "Σ ll over lm-eval's disjoint rolling windows" : "Σ ll over the sliding windows";
-  return {
+  return textPerplexityTask(articles, {
+    ...opts,
     name: rolling ? "wikitext" : "wikitext-strided",
     version: "2.0",
-    promptFormat: `each page detokenized (lm-eval wikitext_detokenizer), scored whole; ${scheme}`,
-    fewshot: { n: 0, split: "none", sampler: "none", seed: 0 },
-    metrics: {
-      word_perplexity: { aggregation: "weighted_perplexity", higherIsBetter: false, definition: `exp(−Σ_docs ll / Σ_docs words), ll = ${ll}, words = len(re.split(r'\\s+', page)) before detokenization (lm-eval)` },
-      byte_perplexity: { aggregation: "weighted_perplexity", higherIsBetter: false, definition: `exp(−Σ ll / Σ UTF-8 bytes of the page), ll = ${ll} (lm-eval)` },
-      bits_per_byte: { aggregation: "bits_per_byte", higherIsBetter: false, definition: `−Σ ll / Σ bytes / ln 2, ll = ${ll} (lm-eval)` },
-      token_perplexity: { aggregation: "weighted_perplexity", higherIsBetter: false, definition: `exp(−Σ ll / Σ tokens scored), ll = ${ll} (not an lm-eval metric)` },
-    },
-    size: articles.length,
-    instances: (limit) => articles.slice(0, limit ?? articles.length).map(instance),
-  };
+    detokenize: wikitextDetokenize,
+    describe: "each page detokenized (lm-eval wikitext_detokenizer); words and bytes counted before detokenization",
+  });
 }
 
 /** Python's str.strip() whitespace (str.isspace), which differs from JavaScript's \s at the edges. */
