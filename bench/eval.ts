@@ -21,7 +21,7 @@ enableNodeThreads();
 const os = await import("node:os");
 const { existsSync } = await import("node:fs");
 const path = await import("node:path");
-const { numpy: np } = await import("@jax-js/jax");
+const { flopsPerToken, matmulGflops } = await import("./flops.js");
 const { initEngine } = await import("../src/tensor/engine.js");
 const { loadModel } = await import("../src/model/load.js");
 const { evaluate } = await import("../src/eval/evaluate.js");
@@ -49,33 +49,7 @@ const model = await loadModel(modelDir);
 const c = model.config;
 const load0 = os.loadavg()[0]!;
 
-// Matmul rate at the model's shapes: a batch of 16 × 128 rows through the MLP's in-projection.
-async function matmulGflops(): Promise<number> {
-  const M = 2048;
-  const a = np.ones([M, c.dModel]);
-  const b = np.ones([c.dModel, c.dMlp]);
-  for (let i = 0; i < 3; i++) await np.matmul(a.ref, b.ref).data();
-  const times: number[] = [];
-  for (let i = 0; i < 9; i++) {
-    const t = performance.now();
-    await np.matmul(a.ref, b.ref).data();
-    times.push(performance.now() - t);
-  }
-  a.dispose();
-  b.dispose();
-  times.sort((x, y) => x - y);
-  return (2 * M * c.dModel * c.dMlp) / (times[4]! / 1000) / 1e9;
-}
-
-/** Forward FLOPs per token: 2 × (non-embedding matmul weights + unembedding) + attention over `ctx` keys. */
-function flopsPerToken(ctx: number): number {
-  const attnW = c.dModel * (c.nHeads + 2 * c.nKVHeads) * c.dHead + c.nHeads * c.dHead * c.dModel;
-  const mlpW = c.dModel * c.dMlp * (c.gatedMlp ? 3 : 2);
-  const attnScores = 2 * c.nHeads * c.dHead * ctx; // q·k and p·v
-  return 2 * (c.nLayers * (attnW + mlpW) + c.dModel * c.vocabSize) + c.nLayers * attnScores * 2;
-}
-
-const gflops = await matmulGflops();
+const gflops = await matmulGflops(c);
 const factworldDataDir = existsSync(path.join(modelDir, "data")) ? path.join(modelDir, "data") : BUILTIN_DATA_DIR;
 const tasks = (names: string[]) => loadTasks(names, { factworldDataDir });
 
@@ -105,7 +79,7 @@ console.log("| row | requests | seconds | requests/s | positions run | FLOP-boun
 console.log("|---|---|---|---|---|---|---|");
 for (const r of rows) {
   const rate = r.requests / r.seconds;
-  const flops = r.forwardTokens * flopsPerToken(c.nCtx / 2);
+  const flops = r.forwardTokens * flopsPerToken(c, c.nCtx / 2);
   const bound = r.requests / (flops / (gflops * 1e9));
   console.log(`| ${r.name} | ${r.requests} | ${r.seconds.toFixed(2)} | ${rate.toFixed(1)} | ${r.forwardTokens} | ${bound.toFixed(0)} | ${(bound / rate).toFixed(1)}× |`);
 }

@@ -124,6 +124,7 @@ async function computeStage(
     inputs: Object.fromEntries(stage.after.map((d) => [d, outputs[d]])),
     inputDirs: Object.fromEntries(stage.after.map((d) => [d, artifactDir(store.artifactsDir, keys[d]!)])),
     seed: deriveSeed(spec.seed, "stage", stageName),
+    runSeed: spec.seed,
     dir,
     metric: (name, value, step) => metrics.push({ stage: stageName, name, step: step ?? null, value }),
     caseResult: (caseId, values) => {

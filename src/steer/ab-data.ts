@@ -11,6 +11,9 @@
  * The A/B score's context is everything before that token, and the two candidates are the letter
  * tokens of the two answers (CAA's get_a_b_probs reads p("A") and p("B") after "(").
  *
+ * The model text follows a named prompt format (plain, or CAA's base / chat formats; see
+ * AB_PROMPT_FORMATS below).
+ *
  * Browser-clean: items come in as parsed JSON; reading files is steer/files-node.ts's job.
  */
 import { ConfigError, UsageError } from "../errors.js";
@@ -61,36 +64,110 @@ export function answerLetter(answer: string): { letter: string; index: number } 
   return m ? { letter: m[0], index: m.index } : undefined;
 }
 
-/** How an item becomes model text: question + separator + answer (CAA base models: the answer follows the question). */
+/**
+ * The prompt formats of A/B items (how question and answer become model text):
+ *
+ * - "plain": question + separator (default " ") + answer, untouched — the shape the built-in
+ *   fact-world model was trained on.
+ * - "caa-base": CAA's base-model format, `Input: {question.strip()}\nResponse: {answer.strip()}`
+ *   (nrimsky/CAA utils/tokenize.py tokenize_llama_base, BASE_INPUT = "Input:",
+ *   BASE_RESPONSE = "\nResponse:": f"{BASE_INPUT} {user_input.strip()}" then
+ *   f"{BASE_RESPONSE} {model_output.strip()}").
+ * - "caa-chat": CAA's chat format, `[INST] {question.strip()} [/INST] {answer.strip()}`, with an
+ *   optional system prompt placed before it as `<<SYS>>\n{system}\n<</SYS>>\n\n` (nrimsky/CAA
+ *   utils/tokenize.py tokenize_llama_chat: B_INST, E_INST = "[INST]", "[/INST]"; B_SYS, E_SYS =
+ *   "<<SYS>>\n", "\n<</SYS>>\n\n"; input_content = B_SYS + system_prompt + E_SYS, then
+ *   f"{B_INST} {user_input.strip()} {E_INST}", then f" {model_output.strip()}"). This is CAA's
+ *   literal Llama-2 text, on purpose: a tokenizer's own chat template (tokenizer_config.json
+ *   `chat_template`, which scalpel's tokenizers do not expose) would differ from what CAA used —
+ *   e.g. Llama-2's template puts <<SYS>> inside [INST]; CAA's code puts it before.
+ *
+ * Python's str.strip() is rendered by String.prototype.trim() (both strip whitespace; they differ
+ * only on exotic Unicode spaces). In every format the answer letter is located by character
+ * offsets into the final text, and the prompt (questionLength) ends where CAA starts adding the
+ * vector: after "[/INST]" (ADD_FROM_POS_CHAT = E_INST) or "\nResponse:" (ADD_FROM_POS_BASE).
+ */
+export const AB_PROMPT_FORMATS = ["plain", "caa-base", "caa-chat"] as const;
+export type ABPromptFormat = (typeof AB_PROMPT_FORMATS)[number];
+
+/**
+ * The default prompt format: "plain" for the built-in fact-world model (its training data joined
+ * question and answer with a space), CAA's base-model format for every other model.
+ */
+export function defaultABPromptFormat(builtinModel: boolean): ABPromptFormat {
+  return builtinModel ? "plain" : "caa-base";
+}
+
+/** How an item becomes model text. */
 export interface ABFormat {
-  /** Between question and answer (default " "). */
+  /** The prompt format (default "plain"). */
+  format?: ABPromptFormat;
+  /** plain: between question and answer (default " "). The CAA formats fix their own text. */
   separator?: string;
+  /** caa-chat: CAA's optional system prompt (none by default, as CAA's A/B runs). */
+  systemPrompt?: string;
   /** Add the tokenizer's special tokens (BOS) (default true, as CAA's tokenizer calls do). */
   addSpecialTokens?: boolean;
 }
 
+/** What tokenisation `format` means, for activation-cache keys and provenance: every setting, with defaults filled in. */
+export function abTokenization(format: ABFormat = {}): Record<string, unknown> {
+  const f = format.format ?? "plain";
+  return {
+    format: f,
+    ...(f === "plain" ? { separator: format.separator ?? " " } : {}),
+    ...(f === "caa-chat" && format.systemPrompt !== undefined ? { systemPrompt: format.systemPrompt } : {}),
+    addSpecialTokens: format.addSpecialTokens ?? true,
+  };
+}
+
+export interface ABText {
+  /** The whole model text: prompt, then the answer. */
+  text: string;
+  /** The prompt part (everything before the answer's separating space; for plain, the question). */
+  prompt: string;
+  /** The answer as it appears in `text` (stripped in the CAA formats). */
+  answer: string;
+  /** Character offset of `answer` in `text`. */
+  answerStart: number;
+}
+
+/** The model text of question + answer in `format` (see AB_PROMPT_FORMATS). */
+export function abText(question: string, answer: string, format: ABFormat = {}): ABText {
+  const f = format.format ?? "plain";
+  if (f === "plain") {
+    const sep = format.separator ?? " ";
+    return { text: question + sep + answer, prompt: question, answer, answerStart: question.length + sep.length };
+  }
+  let prompt: string;
+  if (f === "caa-base") prompt = `Input: ${question.trim()}\nResponse:`;
+  else if (f === "caa-chat") prompt = `${format.systemPrompt !== undefined ? `<<SYS>>\n${format.systemPrompt}\n<</SYS>>\n\n` : ""}[INST] ${question.trim()} [/INST]`;
+  else throw new UsageError("CAA_FORMAT", `unknown A/B prompt format ${JSON.stringify(f)}`, { fix: `one of ${AB_PROMPT_FORMATS.join(", ")}` });
+  const a = answer.trim();
+  return { text: `${prompt} ${a}`, prompt, answer: a, answerStart: prompt.length + 1 };
+}
+
 export interface TokenizedAnswer {
-  /** Tokens of question + separator + answer. */
+  /** Tokens of the formatted question + answer. */
   tokens: number[];
   /** Index in `tokens` of the answer letter's token (where CAA reads the activation). */
   letterPos: number;
-  /** Number of tokens of question alone (the prompt/answer boundary, for "after-prompt" steering). */
+  /** Number of tokens of the prompt alone (the prompt/answer boundary, for "after-prompt" steering). */
   questionLength: number;
 }
 
-/** Tokenize question + answer and locate the answer letter's token through character offsets. */
+/** Tokenize question + answer in `format` and locate the answer letter's token through character offsets. */
 export function tokenizeAnswer(tok: Tokenizer, question: string, answer: string, format: ABFormat = {}): TokenizedAnswer {
-  const sep = format.separator ?? " ";
   const add = format.addSpecialTokens ?? true;
-  const text = question + sep + answer;
-  const enc = tok.encode(text, { addSpecialTokens: add });
-  const letter = answerLetter(answer);
+  const t = abText(question, answer, format);
+  const enc = tok.encode(t.text, { addSpecialTokens: add });
+  const letter = answerLetter(t.answer);
   if (!letter) throw new UsageError("CAA_FORMAT", `answer ${JSON.stringify(answer)} names no choice letter`, { fix: 'answers look like "(A)"' });
-  const at = question.length + sep.length + letter.index;
+  const at = t.answerStart + letter.index;
   const letterPos = enc.offsets.findIndex(([s, e]) => s <= at && at < e);
   if (letterPos < 0) throw new UsageError("CAA_TOKENIZE", `no token covers the answer letter of ${JSON.stringify(answer)} (the tokenizer dropped it)`, { fix: "check that the tokenizer knows the answer's characters" });
-  const qEnc = tok.encode(question, { addSpecialTokens: add });
-  // The question's own tokens end where the first token overlapping the separator/answer starts.
+  const qEnc = tok.encode(t.prompt, { addSpecialTokens: add });
+  // The prompt's own tokens end where the first token overlapping the separator/answer starts.
   const questionLength = Math.min(qEnc.ids.length, letterPos);
   return { tokens: enc.ids, letterPos, questionLength };
 }

@@ -14,7 +14,7 @@ import type { Direction } from "../analysis/search/types.js";
 import { generate } from "../model/generate.js";
 import { applyPatch, flattenPatch, type AdditionPositions, type Patch, type PatchInfo } from "../model/patch.js";
 import type { Model } from "../model/types.js";
-import { abScoringRow, type ABItem, type ABScoringRow, type OpenEndedItem } from "./ab-data.js";
+import { abScoringRow, abTokenization, type ABFormat, type ABItem, type ABScoringRow, type OpenEndedItem } from "./ab-data.js";
 import { abScore } from "./ab-score.js";
 import { residHook, steerModel, steeringPatch } from "./apply.js";
 import { dacGenerate } from "./dac.js";
@@ -23,7 +23,7 @@ import { arithmeticAccuracy, extractAnswer, openEndedBehaviour, type ArithmeticI
 import { evaluateProbe, probeDirection } from "./probe.js";
 import { splitIndices, take, type Splits } from "./splits.js";
 import { abAt, abSearch, abSweep, selectBest, type SearchResult, type SweepCell } from "./sweep.js";
-import { meanDifferenceVector, pickRows } from "./vectors.js";
+import { meanDifferenceVector, normalizeVectors, pickRows } from "./vectors.js";
 
 export const STEER_METHODS = ["caa", "pca", "mean-diff", "probe", "dac"] as const;
 export type SteerMethod = (typeof STEER_METHODS)[number];
@@ -47,14 +47,50 @@ export interface SteerData {
   labelledFile?: string;
 }
 
+export interface FitOptions {
+  /** How A/B items become model text (ab-data.ts; default plain). */
+  format?: ABFormat;
+  /**
+   * CAA's normalisation (vectors.ts normalizeVectors, nrimsky/CAA normalize_vectors.py): rescale
+   * the vector at each layer to the mean norm of the vectors of these behaviours and this one.
+   * Each other behaviour's vector is fitted with the same method on its whole generate set, from
+   * its A/B items (a behaviour listed here under this one's name is skipped). Absent or empty: no
+   * rescaling.
+   */
+  normalizeWith?: readonly BehaviourData[];
+}
+
+/** What normalisation did, for results: the behaviours it averaged over, and per layer the mean norm and this vector's norm before. */
+export interface Normalization {
+  behaviors: string[];
+  meanNorm: Record<number, number>;
+  rawNorm: Record<number, number>;
+}
+
 /**
  * A steering vector per layer by `method`, fitted on `trainItems` (A/B) or on the labelled prompts'
  * train split (mean-diff, probe; with no labelled prompts, the A/B answer-letter activations labelled
- * matching = 1 / not = 0 are used). DAC uses the CAA vector.
+ * matching = 1 / not = 0 are used). DAC uses the CAA vector. With `options.normalizeWith`, rescaled
+ * as CAA's normalize_vectors.py (the report says to what).
  */
-export async function fitSteeringVectors(model: Model, data: SteerData, method: SteerMethod, layers: readonly number[], source: ActivationSource, seed: number, trainItems: readonly ABItem[] = data.caa.generate): Promise<Record<number, Float32Array>> {
+export async function fitSteeringVectorsReport(model: Model, data: SteerData, method: SteerMethod, layers: readonly number[], source: ActivationSource, seed: number, trainItems: readonly ABItem[] = data.caa.generate, options: FitOptions = {}): Promise<{ vectors: Record<number, Float32Array>; normalization?: Normalization }> {
+  const vectors = await fitRaw(model, data, method, layers, source, seed, trainItems, options.format ?? {});
+  const others = (options.normalizeWith ?? []).filter((b) => b.behavior !== data.caa.behavior);
+  if (!options.normalizeWith || options.normalizeWith.length === 0) return { vectors };
+  const set: Record<string, Record<number, Float32Array>> = { [data.caa.behavior]: vectors };
+  for (const b of others) set[b.behavior] = await fitRaw(model, { caa: b }, method, layers, source, seed, b.generate, options.format ?? {});
+  const r = normalizeVectors(set);
+  return { vectors: r.vectors[data.caa.behavior]!, normalization: { behaviors: Object.keys(set), meanNorm: r.meanNorm, rawNorm: r.norms[data.caa.behavior]! } };
+}
+
+/** fitSteeringVectorsReport's vectors alone. */
+export async function fitSteeringVectors(model: Model, data: SteerData, method: SteerMethod, layers: readonly number[], source: ActivationSource, seed: number, trainItems: readonly ABItem[] = data.caa.generate, options: FitOptions = {}): Promise<Record<number, Float32Array>> {
+  return (await fitSteeringVectorsReport(model, data, method, layers, source, seed, trainItems, options)).vectors;
+}
+
+async function fitRaw(model: Model, data: SteerData, method: SteerMethod, layers: readonly number[], source: ActivationSource, seed: number, trainItems: readonly ABItem[], format: ABFormat): Promise<Record<number, Float32Array>> {
   if (method === "caa" || method === "pca" || method === "dac") {
-    return fitContrastVectors(model, trainItems, [...layers], method === "pca" ? "pca" : "caa", source, `${data.caa.behavior}/generate`);
+    return fitContrastVectors(model, trainItems, [...layers], method === "pca" ? "pca" : "caa", source, `${data.caa.behavior}/generate`, format);
   }
   const out: Record<number, Float32Array> = {};
   if (data.labelled) {
@@ -65,7 +101,7 @@ export async function fitSteeringVectors(model: Model, data: SteerData, method: 
   }
   // No labelled prompts: the answer-letter activations of the A/B pairs, labelled by matching.
   const hooks = layers.map(residHook);
-  const acts = await source(`${data.caa.behavior}/generate`, contrastItems(model, trainItems), hooks);
+  const acts = await source(`${data.caa.behavior}/generate`, contrastItems(model, trainItems, format), hooks);
   const n = trainItems.length;
   const labels = [...new Array(n).fill(1), ...new Array(n).fill(0)] as number[];
   const all = Array.from({ length: 2 * n }, (_, i) => i);
@@ -97,6 +133,10 @@ export interface SteerOptions {
   patch?: Patch;
   /** Recorded in the patch's info (code version, model hash, data folder …). */
   info?: Partial<PatchInfo> & Record<string, unknown>;
+  /** How A/B items become model text, for fitting and for the A/B score (default plain). */
+  format?: ABFormat;
+  /** Rescale the fitted vector as CAA's normalize_vectors.py across these behaviours (FitOptions.normalizeWith). */
+  normalizeWith?: readonly BehaviourData[];
 }
 
 export interface SteerResult {
@@ -112,13 +152,21 @@ export interface SteerResult {
   dacAlphas?: string[];
   /** The behaviour's A/B score on its test items without and with steering (not for fitted DAC). */
   ab?: { before: number; after: number };
+  /** The A/B tokenisation used (ab-data.ts abTokenization). */
+  tokenization: Record<string, unknown>;
+  /** Present when the fitted vector was normalised across behaviours. */
+  normalization?: Normalization;
 }
 
 export async function runSteer(model: Model, data: SteerData, o: SteerOptions): Promise<SteerResult> {
   let patch = o.patch;
+  const format = o.format ?? {};
+  let normalization: Normalization | undefined;
   if (!patch) {
-    const vectors = await fitSteeringVectors(model, data, o.method, [o.layer], o.source, o.seed);
-    const info = { method: o.method, description: `${o.method} vector for '${data.caa.behavior}' at ${residHook(o.layer)}`, ...o.info };
+    const fitted = await fitSteeringVectorsReport(model, data, o.method, [o.layer], o.source, o.seed, data.caa.generate, { format, normalizeWith: o.normalizeWith });
+    const vectors = fitted.vectors;
+    normalization = fitted.normalization;
+    const info = { method: o.method, description: `${o.method} vector for '${data.caa.behavior}' at ${residHook(o.layer)}`, tokenization: abTokenization(format), normalize: normalization ? normalization.behaviors : false, ...o.info };
     patch = steeringPatch({ vectors: { [residHook(o.layer)]: vectors[o.layer]! }, alpha: o.alpha, positions: o.positions, info });
   }
   const additions = flattenPatch(patch).flatMap((p) => (p.type === "activations" ? p.additions : []));
@@ -139,7 +187,7 @@ export async function runSteer(model: Model, data: SteerData, o: SteerOptions): 
   }
   let ab: SteerResult["ab"];
   if (!fittedDac) {
-    const rows = data.caa.testAB.map((it) => abScoringRow(model.tokenizer, it));
+    const rows = data.caa.testAB.map((it) => abScoringRow(model.tokenizer, it, format));
     ab = { before: (await abScore(model, rows)).score, after: (await abScore(steerModel(model, patch), rows)).score };
   }
   return {
@@ -152,6 +200,8 @@ export async function runSteer(model: Model, data: SteerData, o: SteerOptions): 
     steered,
     ...(dacAlphas ? { dacAlphas } : {}),
     ...(ab ? { ab } : {}),
+    tokenization: abTokenization(format),
+    ...(normalization ? { normalization } : {}),
   };
 }
 
@@ -178,6 +228,10 @@ export interface SteerSweepOptions {
   probes: boolean;
   /** Recorded in the chosen patch's info. */
   info?: Partial<PatchInfo> & Record<string, unknown>;
+  /** How A/B items become model text, for fitting and scoring (default plain). */
+  format?: ABFormat;
+  /** Rescale the vectors as CAA's normalize_vectors.py across these behaviours (FitOptions.normalizeWith). */
+  normalizeWith?: readonly BehaviourData[];
 }
 
 export interface SteerSweepResult {
@@ -192,14 +246,19 @@ export interface SteerSweepResult {
   openEnded?: { n: number; marker: string; unsteered: number; steered: number; examples: { prompt: string; unsteered: string; steered: string }[] };
   gsm8k?: { n: number; unsteered: number; steered: number };
   probes?: { split: Splits; reports: ProbeLayerReport[]; best: ProbeLayerReport };
+  /** The A/B tokenisation used (ab-data.ts abTokenization). */
+  tokenization: Record<string, unknown>;
+  /** Present when the vectors were normalised across behaviours. */
+  normalization?: Normalization;
 }
 
 export async function runSteerSweep(model: Model, data: SteerData, o: SteerSweepOptions): Promise<SteerSweepResult> {
   const split = splitIndices(data.caa.generate.length, o.seed, { train: 1 - o.valFraction, val: o.valFraction, test: 0 });
   const train = take(data.caa.generate, split.train);
-  const valRows = take(data.caa.generate, split.val).map((it) => abScoringRow(model.tokenizer, it));
-  const testRows = data.caa.testAB.map((it) => abScoringRow(model.tokenizer, it));
-  const vectors = await fitSteeringVectors(model, data, o.method, o.layers, o.source, o.seed, train);
+  const format = o.format ?? {};
+  const valRows = take(data.caa.generate, split.val).map((it) => abScoringRow(model.tokenizer, it, format));
+  const testRows = data.caa.testAB.map((it) => abScoringRow(model.tokenizer, it, format));
+  const { vectors, normalization } = await fitSteeringVectorsReport(model, data, o.method, o.layers, o.source, o.seed, train, { format, normalizeWith: o.normalizeWith });
   let validation: SweepCell[];
   let searchTrials: SearchResult["trials"] | undefined;
   if (o.search === "grid") {
@@ -216,10 +275,10 @@ export async function runSteerSweep(model: Model, data: SteerData, o: SteerSweep
     unsteered: await abAt(model, v, chosen.layer, 0, testRows, { positions: o.positions }),
     steered: await abAt(model, v, chosen.layer, chosen.alpha, testRows, { positions: o.positions }),
   };
-  const info = { method: o.method, description: `${o.method} vector for '${data.caa.behavior}' chosen by steer-sweep`, ...o.info };
+  const info = { method: o.method, description: `${o.method} vector for '${data.caa.behavior}' chosen by steer-sweep`, tokenization: abTokenization(format), normalize: normalization ? normalization.behaviors : false, ...o.info };
   const patch = steeringPatch({ vectors: { [residHook(chosen.layer)]: v }, alpha: chosen.alpha, positions: o.positions, info });
   const steered = steerModel(model, patch);
-  const result: SteerSweepResult = { split, counts: { train: train.length, val: valRows.length, test: testRows.length }, validation, ...(searchTrials ? { searchTrials } : {}), chosen, test, patch };
+  const result: SteerSweepResult = { split, counts: { train: train.length, val: valRows.length, test: testRows.length }, validation, ...(searchTrials ? { searchTrials } : {}), chosen, test, patch, tokenization: abTokenization(format), ...(normalization ? { normalization } : {}) };
   if (o.openEnded && o.openEnded.n > 0) {
     const prompts = data.caa.openEnded.slice(0, o.openEnded.n).map((q) => q.question);
     const judge = { kind: "markers" as const, markers: [o.openEnded.marker] };

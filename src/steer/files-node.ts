@@ -58,6 +58,26 @@ export async function loadCAABehavior(dataDir: string, behavior: string): Promis
   };
 }
 
+/** The behaviours of a CAA data folder: the folders under DATA/generate/ holding generate_dataset.json, sorted (CAA's ALL_BEHAVIORS for its data). */
+export async function listCAABehaviors(dataDir: string): Promise<string[]> {
+  const genDir = path.join(dataDir, "generate");
+  if (!existsSync(genDir)) throw new UsageError("MISSING_DATA", `no CAA generate folder at ${genDir}`, { file: genDir, fix: "pass a CAA data folder with generate/<behavior>/generate_dataset.json inside" });
+  return (await fs.readdir(genDir)).filter((d) => existsSync(path.join(genDir, d, "generate_dataset.json"))).sort();
+}
+
+/**
+ * Every behaviour's generate set, for CAA's cross-behaviour vector normalisation
+ * (experiment.ts FitOptions.normalizeWith): test sets are not read (testAB and openEnded are empty).
+ */
+export async function loadCAAGenerateSets(dataDir: string): Promise<{ behavior: string; generate: ABItem[]; testAB: ABItem[]; openEnded: OpenEndedItem[] }[]> {
+  const out = [];
+  for (const behavior of await listCAABehaviors(dataDir)) {
+    const file = path.join(dataDir, "generate", behavior, "generate_dataset.json");
+    out.push({ behavior, generate: parseABItems(await readJson(file), file), testAB: [], openEnded: [] });
+  }
+  return out;
+}
+
 /** The fact world's behaviour.json (StyledPrompt[]): label 1 = `positive` cue, 0 = the other cue; neutral prompts dropped. */
 export async function loadStyledPrompts(file: string, positive = "agreeable"): Promise<LabelledPrompt[]> {
   const json = await readJson(file);

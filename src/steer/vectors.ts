@@ -112,3 +112,41 @@ export function pickRows(m: Matrix, indices: readonly number[]): Matrix {
   indices.forEach((r, i) => out.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), i * m.cols));
   return { data: out, rows: indices.length, cols: m.cols };
 }
+
+/**
+ * CAA's cross-behaviour normalisation (nrimsky/CAA normalize_vectors.py): at each layer, every
+ * behaviour's vector is rescaled to the mean norm of all behaviours' vectors at that layer
+ * ("mean_norm = t.tensor(list(norms.values())).mean()"; "vecs[behavior] * mean_norm / norms[behavior]").
+ * CAA's published multipliers apply to these normalised vectors. Directions are unchanged; a zero
+ * vector stays zero (it has no direction to rescale). `vectors` is behaviour → layer → vector;
+ * every behaviour must have the same layers. Pure: new arrays, inputs untouched.
+ */
+export function normalizeVectors(vectors: Readonly<Record<string, Readonly<Record<number, Float32Array>>>>): {
+  vectors: Record<string, Record<number, Float32Array>>;
+  /** Per layer: the mean norm every vector now has. */
+  meanNorm: Record<number, number>;
+  /** Per behaviour and layer: the norm before rescaling. */
+  norms: Record<string, Record<number, number>>;
+} {
+  const names = Object.keys(vectors);
+  if (names.length === 0) return { vectors: {}, meanNorm: {}, norms: {} };
+  const layers = Object.keys(vectors[names[0]!]!).map(Number);
+  for (const b of names) {
+    const ls = Object.keys(vectors[b]!).map(Number);
+    if (ls.length !== layers.length || ls.some((l) => !layers.includes(l))) throw new RangeError(`normalizeVectors: behaviour '${b}' has layers ${ls.join(",")}, '${names[0]}' has ${layers.join(",")}`);
+  }
+  const out: Record<string, Record<number, Float32Array>> = Object.fromEntries(names.map((b) => [b, {}]));
+  const norms: Record<string, Record<number, number>> = Object.fromEntries(names.map((b) => [b, {}]));
+  const meanNorm: Record<number, number> = {};
+  for (const l of layers) {
+    for (const b of names) norms[b]![l] = norm(vectors[b]![l]!);
+    const m = names.reduce((s, b) => s + norms[b]![l]!, 0) / names.length;
+    meanNorm[l] = m;
+    for (const b of names) {
+      const v = vectors[b]![l]!;
+      const n = norms[b]![l]!;
+      out[b]![l] = n === 0 ? Float32Array.from(v) : Float32Array.from(v, (x) => (x * m) / n);
+    }
+  }
+  return { vectors: out, meanNorm, norms };
+}

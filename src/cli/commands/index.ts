@@ -25,4 +25,5 @@ export const commands: Record<string, () => Promise<Command>> = {
   "train-default": async () => (await import("./train-default.js")).trainDefaultCommand,
   "steer": async () => (await import("./steer.js")).steerCommand,
   "steer-sweep": async () => (await import("./steer-sweep.js")).steerSweepCommand,
+  "attack": async () => (await import("./attack.js")).attackCommand,
 };

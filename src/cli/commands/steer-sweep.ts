@@ -23,7 +23,7 @@ import { monotone, sweepPlotSpec, sweepTable, type SweepCell } from "../../steer
 import { builtinDataPath } from "../default-model.js";
 import { parseFlags, type Command } from "../command.js";
 import { modelFromFlag, numberFlag } from "./forward.js";
-import { activationSource, codeInfo, listFlag, loadSteerData, methodFlag, positionsFlag, type SteerMethod } from "./steer.js";
+import { activationSource, codeInfo, formatFlag, listFlag, loadSteerData, methodFlag, normalizeFlag, positionsFlag, type SteerMethod } from "./steer.js";
 
 const usage = `scalpel steer-sweep — fit steering vectors per layer, sweep α on validation, evaluate once on test
 
@@ -34,6 +34,10 @@ usage: scalpel steer-sweep [--model DIR] [--data CAA_DIR --behavior NAME] [flags
   --behavior NAME    behaviour folder
   --labelled FILE    labelled prompts [{prompt, cue}] for probes (default: built-in behaviour.json)
   --method M         caa (default) | pca | mean-diff | probe
+  --format F         A/B item text: caa-base (CAA's "Input: Q\\nResponse: A"; default with --model) |
+                     caa-chat (CAA's "[INST] Q [/INST] A") | plain (Q + " " + A; default for the built-in model)
+  --normalize        rescale each layer's vector to the mean norm, at that layer, of every behaviour's
+                     vector in --data (CAA's normalize_vectors.py; CAA's multipliers assume it)
   --layers L,L,…     layers to steer (default: all)
   --alphas=A,A,…     strengths of the grid, CAA's multipliers of the mean difference (default
                      -2,-1,-0.5,-0.25,0,0.25,0.5,1,2; write --alphas=-2,0,2 when the list starts
@@ -68,6 +72,8 @@ export const steerSweepCommand: Command = {
       behavior: { type: "string" },
       labelled: { type: "string" },
       method: { type: "string" },
+      format: { type: "string" },
+      normalize: { type: "boolean" },
       layers: { type: "string" },
       alphas: { type: "string" },
       positions: { type: "string" },
@@ -99,7 +105,9 @@ export const steerSweepCommand: Command = {
     const direction = dirFlag === "towards" ? "maximize" : "minimize";
     const nOpen = numberFlag(cmd, "open-ended", values["open-ended"], { integer: true, min: 0 }) ?? 0;
     const nGsm = numberFlag(cmd, "gsm8k", values.gsm8k, { integer: true, min: 0 }) ?? 0;
+    const format = formatFlag(cmd, values.format, values.model === undefined);
     const data = await loadSteerData(cmd, values);
+    const normalizeWith = await normalizeFlag(values.normalize, data);
     const gsmFile = values["gsm8k-file"] ?? builtinDataPath("arithmeticTest");
     if (nGsm > 0 && !existsSync(gsmFile)) throw new UsageError("MISSING_FILE", `no GSM8K file at ${gsmFile}`, { file: gsmFile, fix: "pass --gsm8k-file FILE" });
     const outDir = path.resolve(values.out ?? path.join(".scalpel", "steer", `${data.caa.behavior}-${method}`));
@@ -112,7 +120,7 @@ export const steerSweepCommand: Command = {
       const L = model.config.nLayers;
       const layers = listFlag(cmd, "layers", values.layers, { integer: true, min: 0, max: L - 1 }) ?? Array.from({ length: L }, (_, i) => i);
       let passes = 0;
-      const source = await activationSource(model, values.cache, (n) => (passes += n));
+      const source = await activationSource(model, values.cache, (n) => (passes += n), format);
       const code = await codeInfo(model);
       const r = await runSteerSweep(model, data, {
         method,
@@ -128,9 +136,12 @@ export const steerSweepCommand: Command = {
         ...(nOpen > 0 ? { openEnded: { n: nOpen, marker: values.marker ?? "Gladly" } } : {}),
         ...(nGsm > 0 ? { gsm8k: (await loadGsm8k(gsmFile)).slice(0, nGsm) } : {}),
         probes: !values["no-probes"],
+        format,
+        ...(normalizeWith ? { normalizeWith } : {}),
         info: { config: { behavior: data.caa.behavior, positions, data: data.dataDir }, seed, createdAt: new Date().toISOString(), ...code },
       });
       const { split, validation: cells, chosen: best, test, patch } = r;
+      log(`A/B format ${String(r.tokenization.format)}${r.normalization ? `; vectors normalised across ${r.normalization.behaviors.length} behaviours (${r.normalization.behaviors.join(", ")})` : ""}`);
       log(`${data.caa.behavior}: ${r.counts.train} train / ${r.counts.val} validation pairs (seed ${seed}), ${r.counts.test} test items; method ${method}, positions ${positions}`);
       log(`fitted ${layers.length} vectors (${passes} forward passes; 0 means the activation cache answered)`);
       log(`\nA/B score on validation (${search}):\n${search === "grid" ? sweepTable(cells) : cells.map((c) => `layer ${c.layer}, α ${c.alpha.toFixed(3)}: ${c.value.toFixed(4)}`).join("\n")}`);
@@ -163,7 +174,9 @@ export const steerSweepCommand: Command = {
       const searchTrials = r.searchTrials;
 
       const files = await writeArtifacts(outDir, model, {
-        config: { behavior: data.caa.behavior, data: data.dataDir, method, layers, alphas, positions, search, trials: search === "tpe" ? trials : undefined, valFraction, direction: dirFlag, seed },
+        config: { behavior: data.caa.behavior, data: data.dataDir, method, layers, alphas, positions, search, trials: search === "tpe" ? trials : undefined, valFraction, direction: dirFlag, seed, format: format.format, normalize: !!values.normalize },
+        tokenization: r.tokenization,
+        normalization: r.normalization ?? null,
         seed,
         code: code.codeVersion,
         baseModelHash: code.baseModelHash,

@@ -7,7 +7,8 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { UsageError } from "../../errors.js";
 import { diskSource } from "../../steer/activation-cache-node.js";
-import { loadCAABehavior, loadStyledPrompts, type CAABehaviorData } from "../../steer/files-node.js";
+import { loadCAABehavior, loadCAAGenerateSets, loadStyledPrompts, type CAABehaviorData } from "../../steer/files-node.js";
+import { AB_PROMPT_FORMATS, abTokenization, defaultABPromptFormat, type ABFormat } from "../../steer/ab-data.js";
 import { modelHash } from "../../model/hash.js";
 import { loadPatch, savePatch } from "../../model/patch-file.js";
 import type { AdditionPositions } from "../../model/patch.js";
@@ -32,6 +33,21 @@ export function positionsFlag(command: string, value: string | undefined): Addit
   const p = value ?? "after-prompt";
   if (p !== "after-prompt" && p !== "all") throw new UsageError("BAD_FLAG_VALUE", `scalpel ${command}: --positions must be after-prompt or all, got '${p}'`, { fix: "--positions after-prompt (from the last prompt token on, as CAA) or all" });
   return p;
+}
+
+/**
+ * --format: how A/B items become model text (steer/ab-data.ts). Default: plain for the built-in
+ * model (no --model; its training data has that shape), CAA's caa-base for any --model.
+ */
+export function formatFlag(command: string, value: string | undefined, builtinModel: boolean): ABFormat {
+  const f = value ?? defaultABPromptFormat(builtinModel);
+  if (!(AB_PROMPT_FORMATS as readonly string[]).includes(f)) throw new UsageError("BAD_FLAG_VALUE", `scalpel ${command}: --format must be one of ${AB_PROMPT_FORMATS.join(", ")}, got '${f}'`, { fix: "--format caa-base (CAA's \"Input: …\\nResponse: …\"), caa-chat (\"[INST] … [/INST] …\") or plain" });
+  return { format: f as ABFormat["format"] };
+}
+
+/** --normalize: every behaviour's generate set in the data folder (CAA's normalize_vectors.py averages over them); undefined when off. */
+export async function normalizeFlag(on: boolean | undefined, data: SteerData) {
+  return on ? await loadCAAGenerateSets(data.dataDir) : undefined;
 }
 
 /** "1,2,3" → numbers, each checked. */
@@ -62,9 +78,10 @@ export async function loadSteerData(command: string, flags: { data?: string; beh
   return { caa, labelled, labelledFile, dataDir };
 }
 
-export async function activationSource(model: Model, cacheDir: string | undefined, onPasses?: (n: number) => void): Promise<ActivationSource> {
+export async function activationSource(model: Model, cacheDir: string | undefined, onPasses?: (n: number) => void, format: ABFormat = {}): Promise<ActivationSource> {
   const { codeVersion } = await codeInfo(model);
-  return diskSource(path.resolve(cacheDir ?? path.join(".scalpel", "activations")), model, { tokenization: { separator: " ", addSpecialTokens: true }, provenance: { codeVersion, argv: process.argv.slice(2) }, onPasses });
+  // The A/B format is part of the cache key, so activations of different formats never mix.
+  return diskSource(path.resolve(cacheDir ?? path.join(".scalpel", "activations")), model, { tokenization: abTokenization(format), provenance: { codeVersion, argv: process.argv.slice(2) }, onPasses });
 }
 
 export async function codeInfo(model: Model): Promise<{ codeVersion: string; baseModelHash: string }> {
@@ -84,6 +101,10 @@ usage: scalpel steer [--model DIR] [--data CAA_DIR --behavior NAME] [--layer L] 
   --behavior NAME    behaviour folder (default with the built-in data: agreeable)
   --labelled FILE    labelled prompts [{prompt, cue}] for --method probe / mean-diff (default: built-in behaviour.json)
   --method M         caa (default) | pca | mean-diff | probe | dac
+  --format F         A/B item text: caa-base (CAA's "Input: Q\\nResponse: A"; default with --model) |
+                     caa-chat (CAA's "[INST] Q [/INST] A") | plain (Q + " " + A; default for the built-in model)
+  --normalize        rescale the vector to the mean norm, at the layer, of every behaviour's vector in
+                     --data (CAA's normalize_vectors.py; CAA's multipliers assume it)
   --layer L          steer the residual stream after block L (blocks.L.hook_resid_post; default: middle layer)
   --alpha A          strength (default 1, CAA's multiplier of the mean difference; negative steers
                      away: --alpha=-1); for dac the largest strength α_max
@@ -116,6 +137,8 @@ export const steerCommand: Command = {
       behavior: { type: "string" },
       labelled: { type: "string" },
       method: { type: "string" },
+      format: { type: "string" },
+      normalize: { type: "boolean" },
       layer: { type: "string" },
       alpha: { type: "string" },
       positions: { type: "string" },
@@ -134,7 +157,9 @@ export const steerCommand: Command = {
     const maxNewTokens = numberFlag("steer", "max-tokens", values["max-tokens"], { integer: true, min: 1 }) ?? 24;
     const seed = numberFlag("steer", "seed", values.seed, { integer: true }) ?? 1;
     const topP = numberFlag("steer", "top-p", values["top-p"], { min: 0, max: 1 }) ?? 0.95;
+    const format = formatFlag("steer", values.format, values.model === undefined);
     const data = await loadSteerData("steer", values);
+    const normalizeWith = await normalizeFlag(values.normalize, data);
     const model = await modelFromFlag("steer", values.model);
     try {
       const L = model.config.nLayers;
@@ -151,16 +176,19 @@ export const steerCommand: Command = {
         maxNewTokens,
         topP,
         seed,
-        source: values["load-patch"] ? memorySource(model) : await activationSource(model, values.cache),
+        source: values["load-patch"] ? memorySource(model) : await activationSource(model, values.cache, undefined, format),
+        format,
+        ...(normalizeWith ? { normalizeWith } : {}),
         ...(values["load-patch"] ? { patch: await loadPatch(values["load-patch"]) } : {}),
         info: { config: { behavior: data.caa.behavior, layer, alpha, positions, data: data.dataDir }, seed, createdAt: new Date().toISOString(), ...(await codeInfo(model)) },
       });
       if (values["save-patch"]) await savePatch(values["save-patch"], r.patch);
       const dac = r.dacAlphas ?? [];
       if (values.json) {
-        prompts.forEach((p, i) => console.log(JSON.stringify({ prompt: p, unsteered: r.unsteered[i], steered: r.steered[i], method, layer, alpha, positions, ...(dac[i] ? { dacAlphas: dac[i] } : {}), ...(r.ab ? { abScore: r.ab } : {}) })));
+        prompts.forEach((p, i) => console.log(JSON.stringify({ prompt: p, unsteered: r.unsteered[i], steered: r.steered[i], method, layer, alpha, positions, ...(dac[i] ? { dacAlphas: dac[i] } : {}), ...(r.ab ? { abScore: r.ab } : {}), tokenization: r.tokenization, normalize: r.normalization ?? false })));
       } else {
         console.log(`${values["load-patch"] ? `patch ${values["load-patch"]}` : `${method} vector for '${data.caa.behavior}'`} at ${r.hooks.join(", ") || residHook(layer)}, ‖v‖ = ${r.vectorNorm.toFixed(3)}, α = ${r.alpha}, positions ${r.positions}`);
+        console.log(`A/B format ${String(r.tokenization.format)}${r.normalization ? `; normalised to the mean norm ${Object.values(r.normalization.meanNorm)[0]!.toFixed(3)} of ${r.normalization.behaviors.length} behaviours (‖v‖ before ${Object.values(r.normalization.rawNorm)[0]!.toFixed(3)})` : ""}`);
         if (r.ab) console.log(`A/B score on ${data.caa.testAB.length} test items (p(matching)/(p(A)+p(B))): unsteered ${r.ab.before.toFixed(4)} → steered ${r.ab.after.toFixed(4)}`);
         prompts.forEach((p, i) => {
           console.log(`\n--- ${p}`);

@@ -6,6 +6,7 @@ import { optimizeFunction } from "./optimize-function.js";
 import { editKind } from "./edit.js";
 import { evalKind } from "./eval.js";
 import { steerKind } from "./steer.js";
+import { monotoneKind } from "./monotone.js";
 
 const kinds = new Map<string, ExperimentKind>();
 
@@ -34,3 +35,4 @@ registerKind(optimizeFunction);
 registerKind(editKind);
 registerKind(evalKind);
 registerKind(steerKind);
+registerKind(monotoneKind);

@@ -15,10 +15,19 @@
  *
  * A study searches on `split: val`; its final run scores the best configuration once on test
  * (`final`), beside the unsteered baseline. Library: steer/experiment.ts.
+ *
+ * A/B items become model text in `format` (steer/ab-data.ts): by default "plain" (question + " " +
+ * answer) for the built-in fact-world model, whose training data has that shape, and CAA's
+ * base-model format ("Input: …\nResponse: …", nrimsky/CAA utils/tokenize.py) for any other model.
+ * The format resolved is part of the vectors' and scores' stage keys, of the activation-cache
+ * key, and of the vectors stage's output. `normalize: true` rescales the vector as CAA's
+ * normalize_vectors.py, to the mean norm of every behaviour's vector in the data folder at the layer.
  */
+import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { ConfigError } from "../../errors.js";
 import { BUILTIN_BEHAVIOR, BUILTIN_DATA, BUILTIN_DATA_DIR } from "../../data/builtin-node.js";
+import { AB_PROMPT_FORMATS, defaultABPromptFormat, type ABFormat } from "../../steer/ab-data.js";
 import type { ArithmeticItem } from "../../steer/generation-evals.js";
 import type { SteerItems } from "../../steer/experiment.js";
 import { s, type Infer } from "../schema/schema.js";
@@ -33,6 +42,8 @@ export const steerSchema = s.object({
   method: s.enum(["caa", "mean-diff", "pca", "probe", "dac"] as const).default("caa").describeAs("vector: CAA mean difference of A/B answers, mean difference of labelled prompts, first principal component, probe direction; dac = CAA vector with DAC's dynamic strength"),
   layer: s.int({ min: 0 }).default(2).describeAs("steer the residual stream after this block (blocks.L.hook_resid_post)"),
   alpha: s.number().default(1).describeAs("strength, CAA's multiplier of the vector (negative steers away); DAC's largest strength"),
+  format: s.nullable(s.enum(AB_PROMPT_FORMATS)).describeAs("how A/B items become model text: plain (question + \" \" + answer), caa-base (CAA's \"Input: Q\\nResponse: A\"), caa-chat (CAA's \"[INST] Q [/INST] A\"); null = plain for the built-in model (its training data's shape), caa-base for any other"),
+  normalize: s.boolean().default(false).describeAs("rescale the vector to the mean norm, at its layer, of the vectors of every behaviour in the data folder (CAA's normalize_vectors.py; CAA's multipliers assume it)"),
   positions: s.enum(["after-prompt", "all"] as const).default("after-prompt").describeAs("add from the last prompt token on (CAA), or at every position"),
   objective: s.enum(["ab", "gsm8k"] as const).default("ab").describeAs("ab: the behaviour's A/B score; gsm8k: exact match of generated answers"),
   gsm8k_file: s.nullable(s.string()).describeAs("GSM8K-format JSON lines for objective gsm8k; null = the built-in arithmetic/test.jsonl"),
@@ -57,6 +68,15 @@ export type SteerConfig = Infer<typeof steerSchema>;
 const dataDir = (c: SteerConfig) => c.data ?? path.join(BUILTIN_DATA_DIR, BUILTIN_DATA.caa);
 const labelledFile = (c: SteerConfig) => c.labelled ?? (c.data === null ? path.join(BUILTIN_DATA_DIR, BUILTIN_DATA.behaviour) : null);
 const gsmFile = (c: SteerConfig) => c.gsm8k_file ?? path.join(BUILTIN_DATA_DIR, BUILTIN_DATA.arithmeticTest);
+/** The A/B prompt format: config.format, else plain for the built-in model (model: null) and caa-base for others. */
+const abFormat = (c: SteerConfig): ABFormat => ({ format: c.format ?? defaultABPromptFormat(c.model === null) });
+/** normalize: the generate sets of every behaviour in the data folder (what the rescaling depends on); false when off. */
+const normalizeUses = (c: SteerConfig) => {
+  if (!c.normalize) return false;
+  const gen = path.join(dataDir(c), "generate");
+  const names = existsSync(gen) ? readdirSync(gen).sort() : [];
+  return names.map((b) => fingerprint(path.join(gen, b, "generate_dataset.json")));
+};
 
 interface Splits {
   train: number[];
@@ -83,7 +103,8 @@ async function scoredItems(ctx: StageContext<SteerConfig>): Promise<SteerItems> 
   if (c.objective === "gsm8k") return { objective: "gsm8k", problems: splits.problems![c.split] };
   const [{ caa }, model, { abScoringRow }] = await Promise.all([loadData(c), stageModel(ctx, c.model), import("../../steer/ab-data.js")]);
   const items = c.split === "val" ? splits.val.map((i) => caa.generate[i]!) : splits.test.map((i) => caa.testAB[i]!);
-  return { objective: "ab", rows: items.map((it) => abScoringRow(model.tokenizer, it)) };
+  const format = abFormat(c);
+  return { objective: "ab", rows: items.map((it) => abScoringRow(model.tokenizer, it, format)) };
 }
 
 const scoring = (ctx: StageContext<SteerConfig>) => {
@@ -94,7 +115,7 @@ const itemCount = (items: SteerItems) => (items.objective === "ab" ? items.rows.
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
 
 /** What the scored split's values depend on besides the model: the objective, the split and how answers are generated. */
-const scoredSlice = (c: SteerConfig) => ({ objective: c.objective, split: c.split, generation: c.objective === "gsm8k" ? c.generation : null });
+const scoredSlice = (c: SteerConfig) => ({ objective: c.objective, split: c.split, generation: c.objective === "gsm8k" ? c.generation : null, format: c.objective === "ab" ? abFormat(c).format : null });
 
 export const steerKind: ExperimentKind<SteerConfig> = {
   name: "steer",
@@ -144,20 +165,34 @@ export const steerKind: ExperimentKind<SteerConfig> = {
     {
       name: "vectors",
       after: ["splits"],
-      uses: (c) => ({ model: fingerprint(modelDir(c.model)), labelled: labelledFile(c) && fingerprint(labelledFile(c)!), method: c.method, layer: c.layer }),
+      uses: (c) => ({ model: fingerprint(modelDir(c.model)), labelled: labelledFile(c) && fingerprint(labelledFile(c)!), method: c.method, layer: c.layer, format: abFormat(c).format, normalize: normalizeUses(c) }),
       run: async (ctx) => {
         const c = ctx.config;
         const model = await stageModel(ctx, c.model);
         if (c.layer >= model.config.nLayers) throw new ConfigError("STEER_LAYER", `layer ${c.layer} does not exist (the model has ${model.config.nLayers} layers)`, { field: "config.layer", fix: `choose 0…${model.config.nLayers - 1}` });
-        const [{ fitSteeringVectors }, { diskSource }] = await Promise.all([import("../../steer/experiment.js"), import("../../steer/activation-cache-node.js")]);
+        const [{ fitSteeringVectorsReport }, { diskSource }, { abTokenization }, { loadCAAGenerateSets }] = await Promise.all([
+          import("../../steer/experiment.js"),
+          import("../../steer/activation-cache-node.js"),
+          import("../../steer/ab-data.js"),
+          import("../../steer/files-node.js"),
+        ]);
         const data = await loadData(c);
         const splits = ctx.inputs.splits as Splits;
-        const source = diskSource(path.resolve(c.cache_dir), model, { tokenization: { separator: " ", addSpecialTokens: true } });
+        const format = abFormat(c);
+        const tokenization = abTokenization(format);
+        const source = diskSource(path.resolve(c.cache_dir), model, { tokenization });
         const train = splits.train.map((i) => data.caa.generate[i]!);
-        const vectors = await fitSteeringVectors(model, data, c.method, [c.layer], source, c.split_seed, train);
+        const normalizeWith = c.normalize ? await loadCAAGenerateSets(dataDir(c)) : undefined;
+        const { vectors, normalization } = await fitSteeringVectorsReport(model, data, c.method, [c.layer], source, c.split_seed, train, { format, normalizeWith });
         const v = vectors[c.layer]!;
         ctx.metric("vector_norm", Math.hypot(...v));
-        return { layer: c.layer, vector: Array.from(v) };
+        if (normalization) ctx.metric("vector_norm_raw", normalization.rawNorm[c.layer]!);
+        return {
+          layer: c.layer,
+          vector: Array.from(v),
+          tokenization,
+          normalize: normalization ? { behaviors: normalization.behaviors, meanNorm: normalization.meanNorm[c.layer]!, rawNorm: normalization.rawNorm[c.layer]! } : false,
+        };
       },
     },
     {

@@ -15,6 +15,11 @@ export interface StageContext<C> {
   inputDirs: Record<string, string>;
   /** Seed for this stage, derived from the run seed and the stage name. */
   seed: number;
+  /**
+   * The run seed itself, for stages that must share one stream (two training runs that should see
+   * the same batch order); such stages are `seeded`.
+   */
+  runSeed: number;
   /** A folder inside the artifact being written, for files too big for the JSON output. */
   dir: string;
   /** Record a metric: a series point when `step` is given, a summary value otherwise. */
