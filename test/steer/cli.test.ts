@@ -89,6 +89,8 @@ test("scalpel steer-sweep: table, plot, artifacts with config/seed/code, disjoin
   assert.equal(res.config.method, "caa");
   assert.ok(typeof res.code === "string" && res.code.length > 0);
   assert.equal(res.validation.length, 6);
+  assert.deepEqual(res.tokenization, { format: "caa-base", addSpecialTokens: true }, "with --model the default A/B format is CAA's base format");
+  assert.equal(res.normalization, null);
   const tr = new Set<number>(res.splits.train);
   assert.ok((res.splits.val as number[]).every((i) => !tr.has(i)), "train and validation overlap");
   assert.equal(tr.size + res.splits.val.length, 24);
@@ -107,4 +109,23 @@ test("scalpel steer-sweep: table, plot, artifacts with config/seed/code, disjoin
   const tres = JSON.parse(await readFile(join(dir, "tpe", "results.json"), "utf8"));
   assert.equal(tres.searchTrials.length, 6);
   assert.ok(tres.searchTrials.every((x: { alpha: number }) => x.alpha >= -4 && x.alpha <= 4));
+});
+
+test("scalpel steer --format / --normalize: recorded in the output, mistakes refused", async () => {
+  const world = buildFactWorld();
+  // A second behaviour (the same pairs, answers swapped) for CAA's cross-behaviour normalisation.
+  const swapped = behaviourAB(world, "generate", 12).map((it) => ({ ...it, answer_matching_behavior: it.answer_not_matching_behavior, answer_not_matching_behavior: it.answer_matching_behavior }));
+  await writeFileAtomic(join(dir, "caa", "generate", "blunt", "generate_dataset.json"), JSON.stringify(swapped));
+  const common = ["--model", join(dir, "ckpt"), "--data", join(dir, "caa"), "--behavior", "agreeable", "--layer", "1", "--max-tokens", "3", "--prompt", "User : where was Aldo Venn born ? Assistant :"];
+  const r = await scalpel("steer", ...common, "--format", "caa-chat", "--normalize", "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim());
+  assert.equal(out.tokenization.format, "caa-chat");
+  assert.deepEqual(out.normalize.behaviors, ["agreeable", "blunt"]);
+  const plain = await scalpel("steer", ...common, "--format", "plain");
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.match(plain.stdout, /A\/B format plain\n/);
+  const bad = await scalpel("steer", ...common, "--format", "llama");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--format must be one of plain, caa-base, caa-chat/);
 });
