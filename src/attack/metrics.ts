@@ -27,6 +27,8 @@ export interface AttackSummary {
   /** Fraction of examples whose degradation exceeds the threshold. */
   successRate: number;
   meanDegradation: number;
+  /** Median over examples: the mean is dominated by a few examples whose target becomes near-impossible. */
+  medianDegradation: number;
   /** Mean over examples of the perplexity before / after. */
   meanPplBefore: number;
   meanPplAfter: number;
@@ -36,5 +38,7 @@ export interface AttackSummary {
 export function summarizeAttack(records: readonly AttackRecord[], threshold = DEFAULT_SUCCESS_THRESHOLD): AttackSummary {
   const n = records.length;
   const mean = (f: (r: AttackRecord) => number) => (n ? records.reduce((s, r) => s + f(r), 0) / n : NaN);
-  return { n, successRate: mean((r) => (r.success ? 1 : 0)), meanDegradation: mean((r) => r.degradation), meanPplBefore: mean((r) => r.pplBefore), meanPplAfter: mean((r) => r.pplAfter), threshold };
+  const sorted = records.map((r) => r.degradation).sort((a, b) => a - b);
+  const medianDegradation = n === 0 ? NaN : n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+  return { n, successRate: mean((r) => (r.success ? 1 : 0)), meanDegradation: mean((r) => r.degradation), medianDegradation, meanPplBefore: mean((r) => r.pplBefore), meanPplAfter: mean((r) => r.pplAfter), threshold };
 }

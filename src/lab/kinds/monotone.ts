@@ -205,7 +205,7 @@ export const monotoneKind: ExperimentKind<MonotoneConfig> = {
   metrics: {
     "perplexity": { version: 1, definition: "held-out token perplexity, exp(−Σ ll / Σ tokens) with lm-eval's rolling windows" },
     "success_rate": { version: 1, definition: "fraction of attack examples whose target perplexity rises by more than success_threshold (default 15%)" },
-    "degradation": { version: 1, definition: "(perplexity after − before) / before of an example's target continuation" },
+    "degradation": { version: 1, definition: "(perplexity after − before) / before of an example's target continuation; mean and median over examples" },
   },
   stages: [
     {
@@ -290,14 +290,16 @@ export const monotoneKind: ExperimentKind<MonotoneConfig> = {
       run: async (ctx) => {
         const c = ctx.config;
         const ppl = ctx.inputs.perplexity as Record<string, number>;
-        type Attack = Record<string, { summary: { successRate: number; meanDegradation: number } }>;
+        type Attack = Record<string, { summary: { successRate: number; meanDegradation: number; medianDegradation: number } }>;
         const attacks = { uat: ctx.inputs.uat as Attack, hotflip: ctx.inputs.hotflip as Attack };
         const perModel = (which: ModelName) => ({
           perplexity: meanStd(c.seeds.map((sd) => ppl[`${which}/${seedDir(sd)}`]!)),
           uat_success_rate: meanStd(c.seeds.map((sd) => attacks.uat[`${which}/${seedDir(sd)}`]!.summary.successRate)),
           uat_degradation: meanStd(c.seeds.map((sd) => attacks.uat[`${which}/${seedDir(sd)}`]!.summary.meanDegradation)),
+          uat_median_degradation: meanStd(c.seeds.map((sd) => attacks.uat[`${which}/${seedDir(sd)}`]!.summary.medianDegradation)),
           hotflip_success_rate: meanStd(c.seeds.map((sd) => attacks.hotflip[`${which}/${seedDir(sd)}`]!.summary.successRate)),
           hotflip_degradation: meanStd(c.seeds.map((sd) => attacks.hotflip[`${which}/${seedDir(sd)}`]!.summary.meanDegradation)),
+          hotflip_median_degradation: meanStd(c.seeds.map((sd) => attacks.hotflip[`${which}/${seedDir(sd)}`]!.summary.medianDegradation)),
         });
         const baseline = perModel("baseline");
         const monotone = perModel("monotone");
@@ -315,7 +317,7 @@ export const monotoneKind: ExperimentKind<MonotoneConfig> = {
         await writeJsonFile(path.join(ctx.dir, "final_results.json"), results);
         for (const [which, r] of [["baseline", baseline], ["monotone", monotone]] as const) {
           for (const [k, v] of Object.entries(r)) {
-            const name = k.replace(/_(success_rate|degradation)$/, ".$1").replace(/^perplexity$/, "perplexity");
+            const name = k.replace(/^(uat|hotflip)_/, "$1.");
             ctx.metric(`${which}.${name}`, v.mean);
           }
         }
