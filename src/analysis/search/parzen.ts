@@ -1,9 +1,10 @@
 /**
  * Optuna's univariate Parzen estimator (optuna/samplers/_tpe/parzen_estimator.py and
- * probability_distributions.py, Optuna 4.x): a mixture over kernels, one kernel per observation
- * plus one prior kernel, each kernel a product over parameters of
+ * probability_distributions.py): a mixture over kernels, one kernel per observation plus one prior
+ * kernel, each kernel a product over parameters of
  *  - numerical: a normal N(μ, σ) truncated to the (step-widened, log-transformed) domain;
- *    discrete parameters (int, float with step) integrate it over [x − step/2, x + step/2];
+ *    discrete parameters (int, float with step, log-scale int included) integrate it over
+ *    [x − step/2, x + step/2] (on the log scale for log-scale ints: the truncated log-normal);
  *  - categorical: a distribution over choices, prior_weight/(n+1) everywhere plus 1 at the
  *    observed choice, normalized.
  * Mixture weights: weights(n) for the observations (default_weights: 1 for the newest 25,
@@ -11,10 +12,13 @@
  * Bandwidths (consider_endpoints=false): with the observations sorted and flanked by low and
  * high, σ_i = max(gap to left, gap to right); the first and last kernels use their inner gap
  * only; then clipped to [(high−low)/min(100, 1 + n_kernels), high−low] with n_kernels = n + 1
- * (consider_magic_clip). Optuna ≤ 4.x's univariate TPE also puts the prior mean
- * μ_p = (low+high)/2 among the sorted points (`priorInBandwidth: true`, our default, the setting
- * the brief's univariate TPE names); Optuna 5.0 dropped it (`false`; the golden tests pin that
- * mode against Optuna 5.0.0's _ParzenEstimator). The prior kernel is N(μ_p, high − low).
+ * (consider_magic_clip). The prior kernel is N(μ_p = (low+high)/2, high − low).
+ *
+ * Which Optuna: by default exactly Optuna 4.7–4.8 (golden test against 4.8.0's own numbers,
+ * test/analysis/tpe-optuna-golden.test.ts): μ_p sits among the sorted points of the bandwidth rule
+ * (`priorInBandwidth: true`). `priorInBandwidth: false` is Optuna ≥ 4.9 and 5.0, which dropped it
+ * (pinned against 5.0.0.dev). Optuna ≤ 4.6 instead treated log-scale integers as continuous on
+ * [log(low − ½), log(high + ½)] and rounded its samples; that is not reproduced here.
  */
 import type { Rng } from "../../util/rng.js";
 import { logGaussMass, logpdf as truncLogpdf, rvs } from "./truncnorm.js";
@@ -26,7 +30,7 @@ export interface ParzenParameters {
   considerMagicClip: boolean;
   considerEndpoints: boolean;
   weights: (n: number) => number[];
-  /** Optuna ≤ 4.x univariate rule (prior mean among the bandwidth neighbours); default true. */
+  /** Optuna ≤ 4.8's bandwidth rule (prior mean among the neighbours); default true. false = Optuna ≥ 4.9 / 5.0. */
   priorInBandwidth?: boolean;
 }
 

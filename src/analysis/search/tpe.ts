@@ -1,5 +1,5 @@
 /**
- * TPESampler with the semantics of Optuna 4.x's default (independent, univariate) TPE
+ * TPESampler with the semantics of Optuna 4.8's default (independent, univariate) TPE
  * (optuna/samplers/_tpe/sampler.py):
  *
  * - while fewer than n_startup_trials (10) trials are complete or pruned, sample at random;
@@ -34,7 +34,7 @@ export interface TPESamplerOptions {
   priorWeight?: number;
   considerMagicClip?: boolean;
   considerEndpoints?: boolean;
-  /** Bandwidth rule: true (default) Optuna ≤ 4.x univariate, false Optuna 5.x (see parzen.ts). */
+  /** Bandwidth rule: true (default) Optuna 4.7–4.8, false Optuna ≥ 4.9 / 5.0 (see parzen.ts). */
   priorInBandwidth?: boolean;
 }
 
