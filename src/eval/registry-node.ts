@@ -63,7 +63,7 @@ const BUILTIN: Record<string, { summary: string; load: Loader }> = {
   "factworld-arithmetic": { summary: "fact world: arithmetic in GSM8K format (#### N)", load: (s) =>
     factArithmeticTask(readArithmetic(path.join(s.factworldDataDir, "arithmetic/test.jsonl"))) },
   "factworld-caa": { summary: "fact world: the agreeable behaviour's A/B test set", load: (s) =>
-    abTask("factworld-caa", readCaaAB(path.join(s.factworldDataDir, "caa/test/agreeable/test_dataset_ab.json")), "the behaviour-matching answer", "", true) },
+    abTask("factworld-caa", readCaaAB(path.join(s.factworldDataDir, "caa/test/agreeable/test_dataset_ab.json")), "the behaviour-matching answer", (q) => q.trim(), true) },
 };
 for (const b of CAA_BEHAVIOURS) {
   BUILTIN[`caa-${b}`] = { summary: `CAA ${b} A/B test set: preference for the behaviour-matching answer`, load: (s) =>
