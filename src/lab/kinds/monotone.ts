@@ -24,6 +24,7 @@ import path from "node:path";
 import { s, type Infer } from "../schema/schema.js";
 import { ConfigError } from "../../errors.js";
 import { deriveSeed } from "../../util/rng.js";
+import { mean, std } from "../../analysis/descriptive.js";
 import type { Model } from "../../model/types.js";
 import { fingerprint, modelDir, modelField, stageModel } from "./model-input.js";
 import type { ExperimentKind, StageContext } from "./types.js";
@@ -190,11 +191,8 @@ async function attackStage(ctx: StageContext<MonotoneConfig>, attack: "uat" | "h
   return out;
 }
 
-const meanStd = (xs: number[]) => {
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
-  return { mean: m, std: sd, n: xs.length };
-};
+/** Mean ± sample standard deviation over seeds (0 for one seed). */
+const meanStd = (xs: number[]) => ({ mean: mean(xs), std: xs.length > 1 ? std(xs) : 0, n: xs.length });
 
 export const monotoneKind: ExperimentKind<MonotoneConfig> = {
   name: "monotone",
@@ -281,8 +279,18 @@ export const monotoneKind: ExperimentKind<MonotoneConfig> = {
         return out;
       },
     },
-    { name: "uat", after: ["setup", "train_baseline", "train_monotone"], uses: (c) => ({ threshold: c.success_threshold }), run: (ctx) => attackStage(ctx, "uat") },
-    { name: "hotflip", after: ["setup", "train_baseline", "train_monotone"], uses: (c) => ({ threshold: c.success_threshold }), run: (ctx) => attackStage(ctx, "hotflip") },
+    {
+      name: "uat",
+      after: ["setup", "train_baseline", "train_monotone"],
+      uses: (c) => ({ threshold: c.success_threshold, length: sizesOf(c).uat_length, iterations: sizesOf(c).uat_iterations, candidates: sizesOf(c).uat_candidates }),
+      run: (ctx) => attackStage(ctx, "uat"),
+    },
+    {
+      name: "hotflip",
+      after: ["setup", "train_baseline", "train_monotone"],
+      uses: (c) => ({ threshold: c.success_threshold, budget: sizesOf(c).hotflip_budget, beam: sizesOf(c).hotflip_beam, candidates: sizesOf(c).hotflip_candidates }),
+      run: (ctx) => attackStage(ctx, "hotflip"),
+    },
     {
       name: "aggregate",
       after: ["perplexity", "uat", "hotflip"],
