@@ -37,6 +37,8 @@ export { searchInMemory } from "./analysis/search/loop.js";
 export * as edit from "./edit/index.js";
 export { runEditExperiment, selectCases, caseRow } from "./edit/experiment.js";
 export * from "./steer/index.js";
+export * as constrain from "./constrain/index.js";
+export * as attack from "./attack/index.js";
 export { evaluate, type EvaluationResult } from "./eval/evaluate.js";
 export { compareTask, type MetricComparison } from "./eval/compare.js";
 export { MemoryRequestCache } from "./eval/cache.js";

@@ -63,7 +63,11 @@ export type { Task as EvalTask, Instance as EvalInstance, Request as EvalRequest
 export { loadTasks, loadTaskFile, builtinTaskNames } from "./eval/registry-node.js";
 export { FileRequestCache } from "./eval/request-cache-node.js";
 export * as factworld from "./data/factworld/index.js";
-export { train, Batcher, initAdamW, adamwStep, learningRate, clipGradNorm, resolveTrainConfig, DEFAULT_TRAIN_CONFIG, type TrainConfig, type TrainOptions, type TrainResult, type TrainDocument } from "./train/index.js";
+export { train, Batcher, initAdamW, adamwStep, learningRate, clipGradNorm, resolveTrainConfig, DEFAULT_TRAIN_CONFIG, type TrainConfig, type TrainConstraint, type TrainOptions, type TrainResult, type TrainDocument } from "./train/index.js";
+export * as constrain from "./constrain/index.js";
+export { factWorldRobustnessData, documentAttackExamples, type RobustnessData } from "./constrain/robustness-data.js";
+export * as attack from "./attack/index.js";
+export { textPerplexityTask, textDocuments, type TextPerplexityOptions } from "./eval/tasks/text-perplexity.js";
 export { defaultModelParts, defaultModelConfigJson, DEFAULT_TRAINING } from "./train/default-model.js";
 export { factAccuracy, arithmeticAccuracy as factworldArithmeticAccuracy, markerAccuracy, toolAccuracy } from "./eval/factworld-acceptance.js";
 export * as edit from "./edit/index.js";
@@ -75,5 +79,6 @@ export type { Direction, Distribution, SearchSpace, TrialParams, FrozenTrial, Sa
 export { editKind, editSchema, type EditConfig } from "./lab/kinds/edit.js";
 export { evalKind, evalSchema, type EvalConfig } from "./lab/kinds/eval.js";
 export { steerKind, steerSchema, type SteerConfig } from "./lab/kinds/steer.js";
+export { monotoneKind, monotoneSchema, MODE_SIZES, type MonotoneConfig, type RobustnessSizes } from "./lab/kinds/monotone.js";
 export { runFinal, storedFinal, finalRunId, type FinalOutcome } from "./lab/study/final.js";
 export { BUILTIN_MODEL_DIR, BUILTIN_DATA_DIR, BUILTIN_DATA, BUILTIN_BEHAVIOR, builtinDataPath, resolveModelDir } from "./data/builtin-node.js";
