@@ -1,5 +1,6 @@
 /**
- * The `monotone` experiment kind (8 stages) on the built-in model at tiny sizes: a run killed with
+ * The `monotone` experiment kind (8 stages), examples/monotone-robustness.yaml on the built-in model
+ * at tiny sizes: a run killed with
  * SIGKILL during recovery training resumes from its last training checkpoint, reusing the stages
  * that had finished; every constrained weight of the trained monotone model is ≥ 0; the aggregate
  * writes final_results.json; a misspelled key anywhere in the config is refused before compute.
@@ -11,6 +12,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import YAML from "yaml";
 import { parseExperiment } from "../../src/lab/config.js";
 import { openStore } from "../../src/lab/store/store.js";
 import { runScalpel } from "../cli/run-cli.js";
@@ -46,8 +48,11 @@ function checkpointStep(storeDir: string): number {
 }
 
 test("killed with SIGKILL during recovery training, the run resumes from its checkpoint and reuses finished stages", { timeout: 600_000 }, async () => {
+  // examples/monotone-robustness.yaml as written, shrunk to one seed and tiny sizes.
+  const raw = YAML.parse(readFileSync(join(import.meta.dirname, "../../examples/monotone-robustness.yaml"), "utf8"));
+  raw.config = { ...raw.config, seeds: [0], sizes: SIZES };
   const file = join(dir, "mono.json");
-  await writeFile(file, JSON.stringify({ kind: "monotone", name: "mono", config: { seeds: [0], sizes: SIZES } }));
+  await writeFile(file, JSON.stringify(raw));
   const storeDir = join(dir, "store");
   const child = spawn(process.execPath, [BIN, "run", file, "--store", storeDir], { stdio: "ignore", detached: true });
   // Baseline training has 2 steps; a checkpoint at step ≥ 4 is the monotone stage's.
