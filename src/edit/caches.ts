@@ -75,9 +75,9 @@ export class EditCaches {
     m.set(key, sample);
   }
 
-  /** The samples of every covariance computed for `base` (any patched model: its base), by layer. */
-  covarianceSamples(base: Model): CovarianceSample[] {
-    return [...(this.samples.get(base)?.values() ?? [])].sort((a, b) => a.layer - b.layer);
+  /** The sample the covariance `key` of `base` was computed on, once computed. */
+  sampleOf(base: Model, key: string): CovarianceSample | undefined {
+    return this.samples.get(base)?.get(key);
   }
 
   templatesOf(base: Model, key: string, make: () => Promise<string[][]>): Promise<string[][]> {

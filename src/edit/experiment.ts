@@ -10,8 +10,8 @@ import type { Model } from "../model/types.js";
 import { distinctSubjects, sharedSubjects } from "../data/editing/select.js";
 import { METRICS } from "../eval/editing/metrics.js";
 import { ROME_GENERATION_LENGTH, type GenerationOptions } from "../eval/editing/score.js";
-import { unpatch } from "../model/patch.js";
 import { EditCaches, type CovarianceSample } from "./caches.js";
+import { covarianceSamplesOf } from "./mom2.js";
 import { readHparams, type EditorName } from "./hparams-yaml.js";
 import { runProtocol, type CaseResult, type EvalTiming, type ProtocolMode, type ProtocolResult, type StreamCheckpoint } from "./protocol.js";
 import { getEditor } from "./registry.js";
@@ -108,7 +108,7 @@ export async function runEditExperiment(model: Model, cases: readonly EditCase[]
     modelHash: await modelHash(model),
     warnings: warning ? [warning] : [],
     metricDefinitions: METRICS,
-    covariance: caches.covarianceSamples(unpatch(model)),
+    covariance: await covarianceSamplesOf(model, options.method, hparams, { ...options.context, caches }),
     ...(generation ? { generation } : {}),
   };
 }

@@ -14,7 +14,7 @@
 import { ConfigError } from "../errors.js";
 import { unpatch } from "../model/patch.js";
 import type { Model } from "../model/types.js";
-import { EditCaches, type Corpus } from "./caches.js";
+import { EditCaches, type Corpus, type CovarianceSample } from "./caches.js";
 import { collectMom2, moment, type StatsStore } from "./covariance.js";
 import type { CovarianceHparams } from "./hparams.js";
 import type { EditContext } from "./types.js";
@@ -34,11 +34,33 @@ export function mom2MaxLength(model: Model, hp: CovarianceHparams): number {
   return Math.min(hp.mom2MaxLength ?? 256, model.config.nCtx);
 }
 
+const covarianceKey = (layer: number, hp: CovarianceHparams) => JSON.stringify([layer, hp.mom2Dataset, hp.mom2NSamples, hp.mom2MaxLength ?? null]);
+
+/**
+ * The samples of the covariances an edit with `hp` used, by layer — (rome, r-rome, memit with
+ * mom2Adjustment; AlphaEdit always, for its null space); none for FT. Read from the run's caches,
+ * where keyCovariance recorded them (computed there if not yet).
+ */
+export async function covarianceSamplesOf(model: Model, method: string, hp: Record<string, unknown>, context: EditContext): Promise<CovarianceSample[]> {
+  const uses = method === "alphaedit" || (["rome", "r-rome", "memit"].includes(method) && hp.mom2Adjustment === true);
+  if (!uses) return [];
+  const layers = typeof hp.layer === "number" ? [hp.layer] : (hp.layers as number[]);
+  const base = unpatch(model);
+  const caches = context.caches ?? new EditCaches();
+  const out: CovarianceSample[] = [];
+  for (const layer of layers) {
+    await keyCovariance(base, layer, hp as unknown as CovarianceHparams, { ...context, caches });
+    const s = caches.sampleOf(base, covarianceKey(layer, hp as unknown as CovarianceHparams));
+    if (s) out.push(s);
+  }
+  return out;
+}
+
 /** E[k kᵀ] of layer `layer`'s MLP keys for the unedited `model`, [d_mlp × d_mlp] row-major. */
 export function keyCovariance(model: Model, layer: number, hp: CovarianceHparams, context: EditContext = {}): Promise<Float64Array> {
   const base = unpatch(model);
   const caches = context.caches ?? new EditCaches();
-  const key = JSON.stringify([layer, hp.mom2Dataset, hp.mom2NSamples, hp.mom2MaxLength ?? null]);
+  const key = covarianceKey(layer, hp);
   return caches.covarianceOf(base, key, async () => {
     const corpus = await resolveCorpus(base, hp.mom2Dataset, caches);
     const store = await storeFor(context.cacheDir);
