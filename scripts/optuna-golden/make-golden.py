@@ -11,7 +11,9 @@ few points. Writes test/fixtures/optuna-golden.json.
 
 Setup (Debian):  apt-get install -y python3-numpy
 Usage:           /usr/bin/python3 scripts/optuna-golden/make-golden.py OPTUNA_GIT [REV ...]
-                 (default revisions: v4.8.0 HEAD)
+                 (default revisions: v4.6.0 v4.8.0 v4.9.0 HEAD — the last release with the
+                 continuous log-int kernel, scalpel's default, the first without the prior mean
+                 in the bandwidth rule, and the mirror's 5.0.0.dev)
 """
 import ast
 import importlib
@@ -39,6 +41,13 @@ CASES = [
     ("no observations (prior only)", {"x": []}, {"x": ("float", 0, 10, None, False)}, {"x": [2.0]}),
     ("30 observations (weight ramp)", {"x": O30}, {"x": ("float", -5, 5, None, False)}, {"x": [-4.0, 0.0, 2.5]}),
     ("categorical", {"c": [0, 0, 2]}, {"c": ("cat", 3)}, {"c": [0, 1, 2]}),
+    # One observation: 3 sorted points without the prior mean (≥ 4.9), so consider_endpoints=False
+    # does not apply there; 4 with it (≤ 4.8).
+    ("single observation", {"x": [7.0]}, {"x": ("float", 0, 10, None, False)}, {"x": [1.0, 7.0, 9.5]}),
+    # Ties (repeated ints) and the magic clip's lower bound (clustered observations).
+    ("ties and clip", {"n": [3, 3, 4, 3, 20]}, {"n": ("int", 0, 50, 1, False)}, {"n": [0, 3, 4, 20, 50]}),
+    ("log int ties", {"k": [2, 2, 3, 64, 2, 1]}, {"k": ("int", 1, 64, 1, True)}, {"k": [1, 2, 3, 10, 64]}),
+    ("int with step 2", {"n": [2, 6, 10]}, {"n": ("int", 0, 10, 2, False)}, {"n": [0, 4, 10]}),
 ]
 
 
@@ -76,7 +85,7 @@ def distribution(dist, spec):
 
 def main():
     git_dir = sys.argv[1]
-    revs = sys.argv[2:] or ["v4.8.0", "HEAD"]
+    revs = sys.argv[2:] or ["v4.6.0", "v4.8.0", "v4.9.0", "HEAD"]
     versions = []
     for rev in revs:
         pe, dist, default_weights, commit, version = load(git_dir, rev)

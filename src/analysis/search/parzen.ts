@@ -14,11 +14,19 @@
  * only; then clipped to [(high−low)/min(100, 1 + n_kernels), high−low] with n_kernels = n + 1
  * (consider_magic_clip). The prior kernel is N(μ_p = (low+high)/2, high − low).
  *
- * Which Optuna: by default exactly Optuna 4.7–4.8 (golden test against 4.8.0's own numbers,
- * test/analysis/tpe-optuna-golden.test.ts): μ_p sits among the sorted points of the bandwidth rule
- * (`priorInBandwidth: true`). `priorInBandwidth: false` is Optuna ≥ 4.9 and 5.0, which dropped it
- * (pinned against 5.0.0.dev). Optuna ≤ 4.6 instead treated log-scale integers as continuous on
- * [log(low − ½), log(high + ½)] and rounded its samples; that is not reproduced here.
+ * Which Optuna (pinned by test/analysis/tpe-optuna-golden.test.ts against numbers produced by
+ * Optuna's own parzen_estimator.py, fixture made by scripts/optuna-golden/make-golden.py):
+ *  - Bandwidth rule: by default exactly Optuna 4.8.0 (commit 689c62dbf; same rule in 4.7): μ_p sits
+ *    among the sorted points of the bandwidth rule (`priorInBandwidth: true`).
+ *    `priorInBandwidth: false` is Optuna 4.9.0 (4db42e31c) and 5.0.0.dev (1d8ce7bb6), which
+ *    dropped it; with one observation there are then only 3 sorted points and the
+ *    consider_endpoints=false override does not apply (as in Optuna).
+ *  - Log-scale integers: the discrete truncated log-normal kernel, i.e. follows Optuna 5.x
+ *    (commit 1d8ce7bb6, 5.0.0.dev) and every release since 4.7.0, whatever `priorInBandwidth`.
+ *    Optuna ≤ 4.6 (pinned against 4.6.0, 3da74878a) treats log-scale integers as continuous on
+ *    [log(low − ½), log(high + ½)] then rounds: same kernels (μ, σ) and same samples, but its
+ *    log_pdf is the continuous log-space density instead of the mass of [x − ½, x + ½]; that
+ *    variant is not reproduced here.
  */
 import type { Rng } from "../../util/rng.js";
 import { logGaussMass, logpdf as truncLogpdf, rvs } from "./truncnorm.js";
@@ -30,7 +38,7 @@ export interface ParzenParameters {
   considerMagicClip: boolean;
   considerEndpoints: boolean;
   weights: (n: number) => number[];
-  /** Optuna ≤ 4.8's bandwidth rule (prior mean among the neighbours); default true. false = Optuna ≥ 4.9 / 5.0. */
+  /** Optuna 4.7–4.8's bandwidth rule (prior mean among the neighbours); default true. false = Optuna ≥ 4.9 / 5.0. */
   priorInBandwidth?: boolean;
 }
 

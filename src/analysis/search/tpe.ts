@@ -11,6 +11,11 @@
  * - fit a Parzen estimator l(x) to the good trials' values and g(x) to the rest (parzen.ts),
  *   draw n_ei_candidates (24) candidates from l and keep the one maximizing log l(x) − log g(x).
  *
+ * Parzen estimator (parzen.ts): bandwidths = Optuna 4.8.0 by default (`priorInBandwidth: false` =
+ * Optuna 4.9 / 5.0); log-scale integers use the discrete log-normal kernel of Optuna 5.x (commit
+ * 1d8ce7bb6) and ≥ 4.7, not Optuna ≤ 4.6's continuous-then-round kernel. Both pinned against
+ * Optuna's own numbers in test/analysis/tpe-optuna-golden.test.ts.
+ *
  * Not ported: multivariate/group TPE, constant liar, constraints, multi-objective.
  * Seeding: each trial uses its own stream Rng(deriveSeed(seed, trialNumber)) (see random.ts);
  * parameters are drawn in the search space's key order.
@@ -34,7 +39,7 @@ export interface TPESamplerOptions {
   priorWeight?: number;
   considerMagicClip?: boolean;
   considerEndpoints?: boolean;
-  /** Bandwidth rule: true (default) Optuna 4.7–4.8, false Optuna ≥ 4.9 / 5.0 (see parzen.ts). */
+  /** Bandwidth rule: true (default) Optuna 4.7–4.8, false Optuna ≥ 4.9 / 5.0 (see parzen.ts); log-scale ints are discrete either way. */
   priorInBandwidth?: boolean;
 }
 
