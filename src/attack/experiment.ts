@@ -3,6 +3,7 @@
  * script would: each example is a prompt and the continuation whose perplexity the attack raises;
  * per-example records (perplexity before/after, degradation, success) and their summary.
  */
+import { encodePrompt } from "../edit/tokens.js";
 import type { Model } from "../model/types.js";
 import { hotflip, type HotFlipOptions } from "./hotflip.js";
 import { attackRecord, summarizeAttack, type AttackRecord, type AttackSummary } from "./metrics.js";
@@ -18,12 +19,7 @@ export interface AttackExample {
 /** Token rows of examples: prompt (with the tokenizer's special tokens) + " " + target. */
 export function attackRows(model: Model, examples: readonly AttackExample[]): AttackRow[] {
   const tok = model.tokenizer;
-  const eos = tok.eosId;
-  const enc = (t: string) => {
-    const ids = tok.encode(t, { addSpecialTokens: true }).ids;
-    if (ids.length > 1 && ids[ids.length - 1] === eos) ids.pop();
-    return ids;
-  };
+  const enc = (t: string) => encodePrompt(tok, t);
   return examples.map((e) => {
     const prompt = enc(e.prompt);
     const whole = enc(`${e.prompt} ${e.target}`);
