@@ -3,13 +3,16 @@
  * description (type, info, structure) and whose tensors hold its numbers — readable by any
  * safetensors tool, and never executable (no pickle).
  *
- * Tensor names: "p{i}.delta.{param}" for weight deltas, "p{i}.add.{j}" for added vectors, where i
- * indexes the flattened patch list (composed patches are stored flat, order kept).
+ * Tensor names: "p{i}.delta.{param}" for weight deltas, "p{i}.add.{j}" for added vectors,
+ * "p{i}.mod.{name}" for an attached module's tensors (its kind encodes and decodes them,
+ * model/modules/index.ts), where i indexes the flattened patch list (composed patches are stored
+ * flat, order kept).
  */
 import { CheckpointError } from "../errors.js";
 import { parseJsonDocument } from "../io/json-parse.js";
 import type { HostTensor } from "../io/host-tensor.js";
 import { openSafetensorsFile, writeSafetensors } from "../io/safetensors-file.js";
+import { moduleKind } from "./modules/index.js";
 import { flattenPatch, type ActivationAddition, type Patch, type PatchInfo } from "./patch.js";
 
 const KEY = "scalpel_patch";
@@ -17,7 +20,8 @@ const FORMAT_VERSION = 1;
 
 type Entry =
   | { type: "weights"; info: PatchInfo; params: string[] }
-  | { type: "activations"; info: PatchInfo; additions: { hook: string; alpha: number; positions: string }[] };
+  | { type: "activations"; info: PatchInfo; additions: { hook: string; alpha: number; positions: string }[] }
+  | { type: "module"; info: PatchInfo; kind: string; meta: unknown; about?: unknown; tensors: string[] };
 
 export async function savePatch(file: string, patch: Patch): Promise<void> {
   const flat = flattenPatch(patch);
@@ -26,6 +30,11 @@ export async function savePatch(file: string, patch: Patch): Promise<void> {
     if (p.type === "weights") {
       for (const [name, d] of Object.entries(p.deltas)) tensors[`p${i}.delta.${name}`] = { dtype: "float32", shape: d.shape, data: d.data };
       return { type: "weights", info: p.info, params: Object.keys(p.deltas) };
+    }
+    if (p.type === "module") {
+      const e = moduleKind(p.module.kind).encode(p.module);
+      for (const [name, t] of Object.entries(e.tensors)) tensors[`p${i}.mod.${name}`] = { dtype: "float32", shape: t.shape, data: t.data };
+      return { type: "module", info: p.info, kind: p.module.kind, meta: e.meta, about: e.about ?? null, tensors: Object.keys(e.tensors) };
     }
     p.additions.forEach((a, j) => (tensors[`p${i}.add.${j}`] = { dtype: "float32", shape: [a.vector.length], data: a.vector }));
     return { type: "activations", info: p.info, additions: p.additions.map((a) => ({ hook: a.hook, alpha: a.alpha, positions: a.positions })) };
@@ -64,6 +73,21 @@ export async function loadPatch(file: string): Promise<Patch> {
         additions.push({ hook: a.hook, alpha: a.alpha, positions: a.positions, vector: (await tensor(`p${i}.add.${j}`)).data });
       }
       patches.push({ type: "activations", info: e.info, additions });
+    } else if (e.type === "module") {
+      const kind = (() => {
+        try {
+          return moduleKind(e.kind);
+        } catch (err) {
+          throw bad(`entry ${i}: ${(err as Error).message}`);
+        }
+      })();
+      const ts: Record<string, { shape: number[]; data: Float32Array }> = {};
+      for (const name of e.tensors ?? []) ts[name] = await tensor(`p${i}.mod.${name}`);
+      try {
+        patches.push({ type: "module", info: e.info, module: kind.decode({ meta: e.meta, tensors: ts, about: e.about }) });
+      } catch (err) {
+        throw bad(`entry ${i} (${e.kind}): ${(err as Error).message}`);
+      }
     } else throw bad(`entry ${i} has unknown type ${JSON.stringify((e as { type: unknown }).type)}`);
   }
   } finally {

@@ -4,6 +4,8 @@
  * - "weights": parameter deltas, W' = W + Δ (ROME, MEMIT, AlphaEdit, FT, merged LoRA).
  * - "activations": vectors added at hook points, x' = x + α·v (CAA/PCA steering vectors, probe
  *   directions), at every position or only at positions after the prompt.
+ * - "module": an attached module (model/attached.ts): an SAE/transcoder splice, an unmerged LoRA
+ *   adapter … — computation added through hooks, of a kind registered in model/modules/index.ts.
  * - "composed": patches applied in order.
  *
  * applyPatch returns a new model and leaves the original untouched (jax-js arrays are immutable and
@@ -12,6 +14,8 @@
  * save and load (model/patch-file.ts) without a device.
  */
 import { numpy as np } from "@jax-js/jax";
+import type { AttachedModule } from "./attached.js";
+import { moduleKind } from "./modules/index.js";
 import type { Hook, HookContext, Model, Params } from "./types.js";
 import { withHooks } from "./with-hooks.js";
 
@@ -63,13 +67,21 @@ export interface ActivationPatch {
   additions: ActivationAddition[];
 }
 
+export interface ModulePatch {
+  type: "module";
+  info: PatchInfo;
+  module: AttachedModule;
+}
+
 export interface ComposedPatch {
   type: "composed";
   info: PatchInfo;
   patches: Patch[];
 }
 
-export type Patch = WeightPatch | ActivationPatch | ComposedPatch;
+export type Patch = WeightPatch | ActivationPatch | ModulePatch | ComposedPatch;
+/** A patch that is not a composition. */
+export type LeafPatch = WeightPatch | ActivationPatch | ModulePatch;
 
 const bases = new WeakMap<Model, Model>();
 
@@ -91,6 +103,8 @@ function applyOne(model: Model, patch: Patch): Model {
       return model.withParams(addDeltas(model, patch.deltas));
     case "activations":
       return withHooks(model, additionHooks(patch.additions));
+    case "module":
+      return withHooks(model, moduleKind(patch.module.kind).hooks(model, patch.module));
     case "composed":
       return patch.patches.reduce(applyOne, model);
   }
@@ -135,7 +149,7 @@ function addVector(x: ReturnType<Hook>, a: ActivationAddition, ctx: HookContext)
 }
 
 /** All patches of a (possibly composed) patch, flattened in application order. */
-export function flattenPatch(patch: Patch): (WeightPatch | ActivationPatch)[] {
+export function flattenPatch(patch: Patch): LeafPatch[] {
   return patch.type === "composed" ? patch.patches.flatMap(flattenPatch) : [patch];
 }
 

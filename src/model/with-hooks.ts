@@ -21,7 +21,8 @@ export function composeHooks(first: Record<string, Hook>, then: Record<string, H
 class HookedModel implements Model {
   constructor(
     readonly base: Model,
-    readonly attached: Record<string, Hook>,
+    /** Called once per forward pass (attached modules keep per-pass values in its closure). */
+    readonly attached: () => Record<string, Hook>,
   ) {}
   get config() {
     return this.base.config;
@@ -33,10 +34,10 @@ class HookedModel implements Model {
     return this.base.params;
   }
   forward(tokens: number[][], options: ForwardOptions = {}): ForwardResult {
-    return this.base.forward(tokens, { ...options, hooks: composeHooks(this.attached, options.hooks) });
+    return this.base.forward(tokens, { ...options, hooks: composeHooks(this.attached(), options.hooks) });
   }
   apply(params: Params, tokens: number[][], options: ForwardOptions = {}): ForwardResult {
-    return this.base.apply(params, tokens, { ...options, hooks: composeHooks(this.attached, options.hooks) });
+    return this.base.apply(params, tokens, { ...options, hooks: composeHooks(this.attached(), options.hooks) });
   }
   hookNames(): string[] {
     return this.base.hookNames();
@@ -48,10 +49,15 @@ class HookedModel implements Model {
   dispose(): void {}
 }
 
-/** `model` with `hooks` attached to every forward pass (the original is unchanged). */
-export function withHooks(model: Model, hooks: Record<string, Hook>): Model {
-  for (const name of Object.keys(hooks)) {
-    if (!model.hookNames().includes(name)) throw new RangeError(`withHooks: ${name} is not a hook point of this model`);
+/**
+ * `model` with `hooks` attached to every forward pass (the original is unchanged). `hooks` may be a
+ * factory called once per pass, for hooks that hand values from one point to another.
+ */
+export function withHooks(model: Model, hooks: Record<string, Hook> | (() => Record<string, Hook>)): Model {
+  const factory = typeof hooks === "function" ? hooks : () => hooks;
+  const names = model.hookNames();
+  for (const name of Object.keys(factory())) {
+    if (!names.includes(name)) throw new RangeError(`withHooks: ${name} is not a hook point of this model`);
   }
-  return new HookedModel(model, hooks);
+  return new HookedModel(model, factory);
 }

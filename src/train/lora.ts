@@ -8,38 +8,16 @@
  * lora_B.weight = Bᵀ [d_out, r], see train/peft-format.ts). A starts Kaiming-uniform as in PEFT
  * (`nn.init.kaiming_uniform_(a=√5)`, i.e. U(−1/√d_in, 1/√d_in)), B at zero, so the adapted model
  * starts equal to the base. Merging adds ΔW = (α/r)·A·B to W (a weight patch); unmerged, the
- * adapter runs beside W through hooks (lora-hooks.ts) — the two give the same logits.
+ * adapter runs beside W through hooks (model/modules/lora.ts, a `lora` module patch) — the two give
+ * the same logits.
  *
  * Targets are scalpel parameter names (`blocks.{l}.mlp.W_in`, `blocks.{l}.attn.W_Q`, …) or
  * patterns with `*` for any layer (`blocks.*.mlp.W_out`).
  */
-import type { HostF32, PatchInfo, WeightPatch } from "../model/patch.js";
+import type { HostF32, ModulePatch, PatchInfo, WeightPatch } from "../model/patch.js";
+import { loraScale, type LoraAdapter, type LoraFactors, type LoraModule } from "../model/modules/lora.js";
 import type { Model } from "../model/types.js";
 import { Rng } from "../util/rng.js";
-
-export interface LoraFactors {
-  /** [d_in, r] */
-  A: HostF32;
-  /** [r, d_out] */
-  B: HostF32;
-  /**
-   * This target's scaling when it differs from the adapter's α/r: PEFT's rank_pattern /
-   * alpha_pattern (α_t / r_t) or rsLoRA (α / √r), kept so loaded adapters compute what PEFT does.
-   */
-  scale?: number;
-}
-
-export interface LoraAdapter {
-  rank: number;
-  alpha: number;
-  dropout: number;
-  /** Parameter name → its factors. */
-  targets: Record<string, LoraFactors>;
-  info?: PatchInfo;
-}
-
-/** α / r: PEFT's `scaling` (without rsLoRA). */
-export const loraScale = (adapter: Pick<LoraAdapter, "rank" | "alpha">) => adapter.alpha / adapter.rank;
 
 /** The parameter names of `model` that `patterns` select (`*` matches one dotted segment or a layer). */
 export function loraTargetNames(model: Model, patterns: readonly string[]): string[] {
@@ -96,4 +74,12 @@ export function mergeLora(adapter: LoraAdapter, info: PatchInfo = { method: "lor
   const deltas: Record<string, HostF32> = {};
   for (const name of Object.keys(adapter.targets)) deltas[name] = loraDelta(adapter, name);
   return { type: "weights", info: { ...adapter.info, ...info, rank: adapter.rank, alpha: adapter.alpha }, deltas };
+}
+
+export { loraScale, type LoraAdapter, type LoraFactors };
+
+/** The adapter unmerged: a module patch running it beside the frozen weights. */
+export function loraPatch(adapter: LoraAdapter, info: PatchInfo = { method: "lora" }): ModulePatch {
+  const module: LoraModule = { kind: "lora", adapter };
+  return { type: "module", info: { ...adapter.info, ...info }, module };
 }
