@@ -10,13 +10,14 @@ import { abTask } from "./tasks/ab.js";
 import { factArithmeticTask, factQaTask } from "./tasks/factworld.js";
 import { gsm8kCotTask, gsm8kTask } from "./tasks/gsm8k.js";
 import { lambadaTask } from "./tasks/lambada.js";
+import { TOOL_CALL_SUBSETS, TOOL_CALL_SUMMARIES, TOOL_CALL_TASKS, toolCallWorldTask, worldSeedOf } from "./tasks/tool-calls.js";
 import { mmluTask } from "./tasks/mmlu.js";
 import { splitWikitextArticles, wikitextTask } from "./tasks/wikitext.js";
 import { textDocuments, textPerplexityTask } from "./tasks/text-perplexity.js";
 import { checkTaskDefinition, taskFromDefinition } from "./task-file.js";
 import type { Task } from "./types.js";
 import { didYouMean } from "../util/closest.js";
-import { defaultDataDir, readArithmetic, readCaaAB, readCaaQA, readDataset, readFactQueries, readGsm8k, readLambada, readMmlu, readText } from "../data/benchmarks/readers.js";
+import { defaultDataDir, readArithmetic, readCaaAB, readCaaQA, readDataset, readFactQueries, readGsm8k, readJson, readLambada, readMmlu, readText } from "../data/benchmarks/readers.js";
 
 export interface TaskSources {
   /** Benchmark data folder (default defaultDataDir()). */
@@ -69,6 +70,7 @@ for (const b of CAA_BEHAVIOURS) {
   BUILTIN[`caa-${b}`] = { summary: `CAA ${b} A/B test set: preference for the behaviour-matching answer`, load: (s) =>
     abTask(`caa-${b}`, readCaaAB(path.join(s.dataDir, `caa/test/${b}/test_dataset_ab.json`)), "the behaviour-matching answer") };
 }
+for (const sub of TOOL_CALL_SUBSETS) BUILTIN[TOOL_CALL_TASKS[sub]] = { summary: TOOL_CALL_SUMMARIES[sub], load: (s) => { const f = path.join(s.factworldDataDir, "world.json"); return toolCallWorldTask(sub, { seed: worldSeedOf(readJson(f, "fact-world world"), f) }); } };
 
 export { DEFAULT_TASKS } from "./task-names.js";
 

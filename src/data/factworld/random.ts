@@ -32,4 +32,8 @@ export const STREAM = {
   zsre: 9,
   behaviourTest: 10,
   toolsTest: 11,
+  /** tools.ts toolEvalSet: the tool-call evaluation set (positive / negative / out-of-distribution). */
+  toolsEval: 12,
+  /** tools.ts toolSftExamples: train-split prompt/completion pairs for fine-tuning. */
+  toolsSft: 13,
 } as const;

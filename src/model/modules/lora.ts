@@ -84,41 +84,62 @@ export function loraSite(model: Model, name: string): Site {
   }
 }
 
-/** s·(x·A)·B for x of any leading shape whose trailing axes flatten to d_in; result [..., d_out]. */
-function lowRank(x: Arr, f: LoraFactors, s: number): Arr {
-  const [dIn] = f.A.shape as [number, number];
-  const lead = x.shape.slice(0, 2);
-  const flat = x.reshape([...lead, dIn]);
-  return np.matmul(np.matmul(flat, np.array(f.A.data).reshape(f.A.shape)), np.array(f.B.data).reshape(f.B.shape)).mul(s);
+/** One adapted matrix in one pass: where it reads and writes, and its factors (owned, fresh per call). */
+export interface LoraSite {
+  input: string;
+  output: string;
+  A: () => Arr;
+  B: () => Arr;
+  scale: number;
+  /** Applied to the input before A (training-time dropout); identity when absent. */
+  dropout?: (x: Arr) => Arr;
+}
+
+/**
+ * The hooks of one forward pass running `sites` unmerged: s·(x·A)·B added at each output, with x
+ * read at the input (any leading shape whose trailing axes flatten to d_in, e.g. hook_z's heads).
+ * Shared by the patch kind below and by LoRA training (train/lora-train.ts, traced factors).
+ */
+export function loraPassHooks(sites: readonly LoraSite[]): Record<string, Hook> {
+  const uses = new Map<string, number>();
+  for (const s of sites) uses.set(s.input, (uses.get(s.input) ?? 0) + 1);
+  const pass = new HandOver();
+  const hooks: Record<string, Hook> = {};
+  for (const [input, n] of uses) hooks[input] = (x) => (pass.put(input, x, n), x);
+  for (const site of sites) {
+    const before = hooks[site.output];
+    hooks[site.output] = (y, ctx) => {
+      const out = before ? before(y, ctx) : y;
+      const A = site.A();
+      const x = pass.take(site.input);
+      const flat = x.reshape([...x.shape.slice(0, 2), A.shape[0]!]);
+      const d = np.matmul(np.matmul(site.dropout ? site.dropout(flat) : flat, A), site.B()).mul(site.scale);
+      return out.add(d.reshape(out.shape));
+    };
+  }
+  return hooks;
+}
+
+/** Checks the factors fit the model; returns each target's site. */
+export function loraSites(model: Model, adapter: LoraAdapter): (Site & { name: string; scale: number })[] {
+  return Object.entries(adapter.targets).map(([name, f]) => {
+    const W = model.params[name];
+    if (!W) throw new RangeError(`LoRA target ${name} is not a parameter of this model`);
+    if (f.A.shape[0] !== W.shape[0] || f.B.shape[1] !== W.shape[1] || f.B.shape[0] !== f.A.shape[1]) {
+      throw new RangeError(`LoRA factors of ${name} have shapes A [${f.A.shape}], B [${f.B.shape}]; the matrix is [${W.shape}]`);
+    }
+    return { name, scale: f.scale ?? loraScale(adapter), ...loraSite(model, name) };
+  });
 }
 
 export const loraKind: ModuleKind<LoraModule> = {
   kind: "lora",
   hooks(model, { adapter }) {
-    const sites = Object.entries(adapter.targets).map(([name, f]) => {
-      const W = model.params[name];
-      if (!W) throw new RangeError(`LoRA target ${name} is not a parameter of this model`);
-      if (f.A.shape[0] !== W.shape[0] || f.B.shape[1] !== W.shape[1] || f.B.shape[0] !== f.A.shape[1]) {
-        throw new RangeError(`LoRA factors of ${name} have shapes A [${f.A.shape}], B [${f.B.shape}]; the matrix is [${W.shape}]`);
-      }
-      return { name, f, s: f.scale ?? loraScale(adapter), ...loraSite(model, name) };
+    const sites = loraSites(model, adapter).map((s) => {
+      const f = adapter.targets[s.name]!;
+      return { ...s, A: () => np.array(f.A.data).reshape(f.A.shape), B: () => np.array(f.B.data).reshape(f.B.shape) };
     });
-    const uses = new Map<string, number>();
-    for (const s of sites) uses.set(s.input, (uses.get(s.input) ?? 0) + 1);
-    return () => {
-      const pass = new HandOver();
-      const hooks: Record<string, Hook> = {};
-      for (const [input, n] of uses) hooks[input] = (x) => (pass.put(input, x, n), x);
-      for (const s of sites) {
-        const before = hooks[s.output];
-        hooks[s.output] = (y, ctx) => {
-          const out = before ? before(y, ctx) : y;
-          const d = lowRank(pass.take(s.input), s.f, s.s);
-          return out.add(d.reshape(out.shape));
-        };
-      }
-      return hooks;
-    };
+    return () => loraPassHooks(sites);
   },
   encode({ adapter }) {
     const tensors: Record<string, HostF32> = {};
