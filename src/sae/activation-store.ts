@@ -1,12 +1,10 @@
 /**
  * Streaming activations for dictionary training in constant memory (SAELens `ActivationsStore`):
- * token rows go through the model a batch at a time (the pass stops at the last hook needed), every
- * position's activation at the input hook (and, for a transcoder, the output hook) goes into a
- * fixed-size host buffer, and training batches are drawn from the buffer in random order. When half
- * the buffer has been served it is refilled from the next rows, so activations from different
- * texts mix in every batch and memory stays at `bufferTokens` rows whatever the corpus size.
- *
- * Rows cycle: after the last row the store starts again (an epoch), with the same row order.
+ * a source hands over chunks of activations — fresh from the model (ModelActivations) or read back
+ * from an activation cache on disk (activation-cache-node.ts, SAELens' `use_cached_activations`) —
+ * which go into a fixed-size host buffer; training batches are drawn from the buffer in random
+ * order. When half the buffer has been served it is refilled from the source, so activations from
+ * different texts mix in every batch and memory stays at `bufferTokens` rows whatever the corpus.
  */
 import type { Model } from "../model/types.js";
 import { disposeTree, readF32 } from "../tensor/own.js";
@@ -20,72 +18,100 @@ export interface ActivationBatch {
   n: number;
 }
 
-export interface ActivationStoreOptions {
-  model: Model;
-  hookIn: string;
-  hookOut: string;
-  /** Token rows (equal length or not); each forward pass takes `rowsPerPass` of them. */
-  rows: readonly number[][];
-  bufferTokens?: number;
-  rowsPerPass?: number;
-  seed: number;
+/** Where activations come from: chunks of any size, endlessly (a source cycles through its data). */
+export interface ActivationSource {
+  readonly dIn: number;
+  readonly dOut: number;
+  /** Input and output are one hook (an SAE): y is x. */
+  readonly same: boolean;
+  next(): Promise<ActivationBatch>;
+  /** Tokens the model has processed (live sources), for throughput accounting. */
+  tokensRead: number;
+}
+
+/** Activations computed on the fly: `rowsPerPass` token rows per forward pass, cycling through `rows`. */
+export class ModelActivations implements ActivationSource {
+  readonly dIn: number;
+  readonly dOut: number;
+  readonly same: boolean;
+  tokensRead = 0;
+  private nextRow = 0;
+  private readonly stopAt: string;
+
+  constructor(
+    private readonly model: Model,
+    private readonly hookIn: string,
+    private readonly hookOut: string,
+    private readonly rows: readonly number[][],
+    private readonly rowsPerPass = 32,
+  ) {
+    if (rows.length === 0) throw new RangeError("activations need token rows");
+    const names = model.hookNames();
+    for (const h of [hookIn, hookOut]) if (!names.includes(h)) throw new RangeError(`${h} is not a hook point of this model`);
+    this.dIn = model.config.dModel;
+    this.dOut = model.config.dModel;
+    this.same = hookIn === hookOut;
+    this.stopAt = names.indexOf(hookIn) > names.indexOf(hookOut) ? hookIn : hookOut;
+  }
+
+  async next(): Promise<ActivationBatch> {
+    const rows = Array.from({ length: Math.min(this.rowsPerPass, this.rows.length) }, () => this.rows[this.nextRow++ % this.rows.length]!);
+    const L = Math.min(...rows.map((r) => r.length));
+    const { cache, logits } = this.model.forward(rows.map((r) => r.slice(0, L)), { cache: this.same ? [this.hookIn] : [this.hookIn, this.hookOut], stopAt: this.stopAt });
+    logits?.dispose();
+    const x = await readF32(cache[this.hookIn]!.ref);
+    const y = this.same ? x : await readF32(cache[this.hookOut]!.ref);
+    disposeTree(cache);
+    this.tokensRead += rows.length * L;
+    return { x, y, n: rows.length * L };
+  }
 }
 
 export class ActivationStore {
-  readonly dIn: number;
-  readonly dOut: number;
   private readonly x: Float32Array;
   private readonly y: Float32Array;
+  private readonly capacity: number;
   private filled = 0;
   private order: Uint32Array = new Uint32Array(0);
   private served = 0;
-  private nextRow = 0;
   private readonly rng: Rng;
-  private readonly same: boolean;
-  /** Model passes made (rows consumed), for throughput accounting. */
-  tokensRead = 0;
+  private carry: { b: ActivationBatch; at: number } | undefined;
 
-  constructor(private readonly o: ActivationStoreOptions) {
-    const { dModel } = o.model.config;
-    this.dIn = dModel;
-    this.dOut = dModel;
-    this.same = o.hookIn === o.hookOut;
-    const cap = o.bufferTokens ?? 16384;
-    this.x = new Float32Array(cap * this.dIn);
-    this.y = this.same ? this.x : new Float32Array(cap * this.dOut);
-    this.rng = new Rng(o.seed);
-    if (o.rows.length === 0) throw new RangeError("the activation store needs token rows");
+  constructor(
+    readonly source: ActivationSource,
+    options: { bufferTokens?: number; seed: number },
+  ) {
+    this.capacity = options.bufferTokens ?? 16384;
+    this.x = new Float32Array(this.capacity * source.dIn);
+    this.y = source.same ? this.x : new Float32Array(this.capacity * source.dOut);
+    this.rng = new Rng(options.seed);
   }
 
-  private get capacity(): number {
-    return this.x.length / this.dIn;
+  get dIn(): number {
+    return this.source.dIn;
   }
 
-  /** Replace the served part of the buffer with fresh activations, then reshuffle. */
+  get dOut(): number {
+    return this.source.dOut;
+  }
+
+  /** Replace the served part of the buffer (and the empty tail) with fresh activations, then reshuffle. */
   private async refill(): Promise<void> {
-    // The rows not yet served stay; the served ones (and the empty tail) get new data.
+    const { dIn, dOut, same } = this.source;
     const keep = Array.from(this.order.subarray(this.served));
-    const free: number[] = [...Array.from(this.order.subarray(0, this.served))];
+    const free = Array.from(this.order.subarray(0, this.served));
     for (let i = this.filled; i < this.capacity; i++) free.push(i);
     let k = 0;
-    const { model, hookIn, hookOut } = this.o;
-    const per = this.o.rowsPerPass ?? 16;
-    const stopAt = model.hookNames().indexOf(hookIn) > model.hookNames().indexOf(hookOut) ? hookIn : hookOut;
     while (k < free.length) {
-      const rows = Array.from({ length: per }, () => this.o.rows[this.nextRow++ % this.o.rows.length]!);
-      const L = Math.min(...rows.map((r) => r.length));
-      const batch = rows.map((r) => r.slice(0, L));
-      const { cache, logits } = model.forward(batch, { cache: this.same ? [hookIn] : [hookIn, hookOut], stopAt });
-      logits?.dispose();
-      const xs = await readF32(cache[hookIn]!.ref);
-      const ys = this.same ? xs : await readF32(cache[hookOut]!.ref);
-      disposeTree(cache);
-      this.tokensRead += batch.length * L;
-      for (let t = 0; t < batch.length * L && k < free.length; t++, k++) {
+      // A chunk larger than the free room is kept for the next refill (no activation is skipped).
+      const c = this.carry ?? { b: await this.source.next(), at: 0 };
+      this.carry = undefined;
+      for (; c.at < c.b.n && k < free.length; c.at++, k++) {
         const slot = free[k]!;
-        this.x.set(xs.subarray(t * this.dIn, (t + 1) * this.dIn), slot * this.dIn);
-        if (!this.same) this.y.set(ys.subarray(t * this.dOut, (t + 1) * this.dOut), slot * this.dOut);
+        this.x.set(c.b.x.subarray(c.at * dIn, (c.at + 1) * dIn), slot * dIn);
+        if (!same) this.y.set(c.b.y.subarray(c.at * dOut, (c.at + 1) * dOut), slot * dOut);
       }
+      if (c.at < c.b.n) this.carry = c;
     }
     this.filled = this.capacity;
     const all = [...keep, ...free];
@@ -96,14 +122,15 @@ export class ActivationStore {
 
   /** The next `n` activations (n ≤ half the buffer). */
   async next(n: number): Promise<ActivationBatch> {
+    const { dIn, dOut, same } = this.source;
     if (n > this.capacity / 2) throw new RangeError(`batch of ${n} tokens is more than half the activation buffer (${this.capacity}); raise bufferTokens`);
     if (this.filled < this.capacity || this.served + n > this.capacity / 2) await this.refill();
-    const x = new Float32Array(n * this.dIn);
-    const y = this.same ? x : new Float32Array(n * this.dOut);
+    const x = new Float32Array(n * dIn);
+    const y = same ? x : new Float32Array(n * dOut);
     for (let i = 0; i < n; i++) {
       const slot = this.order[this.served++]!;
-      x.set(this.x.subarray(slot * this.dIn, (slot + 1) * this.dIn), i * this.dIn);
-      if (!this.same) y.set(this.y.subarray(slot * this.dOut, (slot + 1) * this.dOut), i * this.dOut);
+      x.set(this.x.subarray(slot * dIn, (slot + 1) * dIn), i * dIn);
+      if (!same) y.set(this.y.subarray(slot * dOut, (slot + 1) * dOut), i * dOut);
     }
     return { x, y, n };
   }

@@ -32,16 +32,15 @@
 import { blockUntilReady, lax, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import type { Dictionary, DictionaryActivation } from "../model/modules/dictionary.js";
 import { checkDictionary } from "../model/modules/dictionary.js";
-import { decode, dictionaryArrays, encode, type DictionaryArrays } from "../model/modules/dictionary-math.js";
-import type { Arr, Model, Params } from "../model/types.js";
+import { activate, decode, dictionaryArrays, encode, preActivations, topkThresholds, type DictionaryArrays } from "../model/modules/dictionary-math.js";
+import type { Arr, Params } from "../model/types.js";
 import { disposeTree, readF32 } from "../tensor/own.js";
 import { initAdamW, JitAdamW, type AdamWState } from "../train/adamw.js";
 import { learningRate } from "../train/schedule.js";
 import { deriveSeed, Rng } from "../util/rng.js";
-import { ActivationStore, type ActivationBatch } from "./activation-store.js";
+import { ActivationStore, type ActivationBatch, type ActivationSource } from "./activation-store.js";
 
 export interface DictionaryTrainOptions {
-  model: Model;
   kind: "sae" | "transcoder";
   hookIn: string;
   /** Defaults to hookIn for an SAE. */
@@ -51,10 +50,10 @@ export interface DictionaryTrainOptions {
   /** λ of the L1 penalty (ReLU only). */
   l1Coefficient?: number;
   l1WarmupSteps?: number;
-  /** Token rows the training streams through the model. */
-  rows: readonly number[][];
-  /** Held-out token rows for validation (and early stopping). */
-  valRows?: readonly number[][];
+  /** Where training activations come from (a live model source or a disk cache). */
+  source: ActivationSource;
+  /** Held-out activations for validation and early stopping (4096 tokens are read once). */
+  validation?: ActivationSource;
   steps: number;
   batchTokens?: number;
   lr?: number;
@@ -135,8 +134,9 @@ export async function trainDictionary(o: DictionaryTrainOptions): Promise<Dictio
   if (o.kind === "sae" && hookOut !== o.hookIn) throw new RangeError("an SAE reconstructs one hook point: hookOut must equal hookIn");
   const batchTokens = o.batchTokens ?? 1024;
   const bufferTokens = o.bufferTokens ?? Math.max(16384, 4 * batchTokens);
-  const store = new ActivationStore({ model: o.model, hookIn: o.hookIn, hookOut, rows: o.rows, bufferTokens, seed: deriveSeed(o.seed, "buffer") });
+  const store = new ActivationStore(o.source, { bufferTokens, seed: deriveSeed(o.seed, "buffer") });
   const { dIn, dOut } = store;
+  if (o.kind === "sae" && !o.source.same) throw new RangeError("an SAE's activation source must read one hook point");
   if (o.base && (o.base.hookIn !== o.hookIn || o.base.hookOut !== hookOut || o.base.dIn !== dIn || o.base.dOut !== dOut)) {
     throw new RangeError(`the base dictionary maps ${o.base.hookIn} → ${o.base.hookOut}; the delta must use the same site`);
   }
@@ -156,8 +156,8 @@ export async function trainDictionary(o: DictionaryTrainOptions): Promise<Dictio
 
   // Validation set: fixed activations from held-out rows (one refill's worth, at most 8192 tokens).
   let val: { x: Arr; y: Arr; n: number; variance: number } | undefined;
-  if (o.valRows?.length) {
-    const vstore = new ActivationStore({ model: o.model, hookIn: o.hookIn, hookOut, rows: o.valRows, bufferTokens: 8192, seed: deriveSeed(o.seed, "val") });
+  if (o.validation) {
+    const vstore = new ActivationStore(o.validation, { bufferTokens: 8192, seed: deriveSeed(o.seed, "val") });
     const b = await timed(() => vstore.next(4096));
     const x = np.array(b.x).reshape([b.n, dIn]);
     let y = np.array(b.y).reshape([b.n, dOut]);
@@ -177,11 +177,11 @@ export async function trainDictionary(o: DictionaryTrainOptions): Promise<Dictio
   let opt: AdamWState = initAdamW(params);
   const adam = new JitAdamW({ beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
 
-  let current: { x: Arr; y: Arr; lambda: number } | undefined;
+  let current: { x: Arr; y: Arr; lambda: number; kth?: Arr } | undefined;
   const lossFn = (p: Params): [Arr, Arr[]] => {
-    const { x, y, lambda } = current!;
+    const { x, y, lambda, kth } = current!;
     const arrays = p as unknown as DictionaryArrays;
-    const f = encode(x.ref, arrays, o.activation);
+    const f = activate(preActivations(x.ref, arrays), o.activation, undefined, kth?.ref);
     const yHat = decode(f.ref, arrays);
     const mse = np.square(yHat.sub(y.ref)).sum(-1).mean();
     const fired = lax.stopGradient(f.ref.greater(0).astype(np.float32));
@@ -212,7 +212,12 @@ export async function trainDictionary(o: DictionaryTrainOptions): Promise<Dictio
       const bo = await baseOutput(baseArrays, o.base?.activation, x.ref);
       if (bo) y = y.sub(bo);
       const lambda = o.l1WarmupSteps ? l1 * Math.min(1, (step + 1) / o.l1WarmupSteps) : l1;
-      current = { x, y, lambda };
+      let kth: Arr | undefined;
+      if (o.activation.type === "topk") {
+        const pre = await readF32(preActivations(x.ref, params as unknown as DictionaryArrays));
+        kth = np.array(topkThresholds(pre, batch.n, o.dSae, o.activation.k)).reshape([batch.n, 1]);
+      }
+      current = { x, y, lambda, ...(kth ? { kth } : {}) };
       const [[loss, aux], grads] = vg(tree.ref(params as never) as Params) as unknown as [[Arr, Arr[]], Params];
       const rate = learningRate(step, { peak: lr, warmupSteps: o.lrWarmupSteps ?? 0, totalSteps: o.steps, minLrRatio: o.minLrRatio ?? 1 });
       const next = adam.step(params, grads, opt, rate);
@@ -225,6 +230,7 @@ export async function trainDictionary(o: DictionaryTrainOptions): Promise<Dictio
       const [lossV, mse, firedCounts, l0] = await Promise.all([readF32(loss), readF32(aux[0]!), readF32(aux[1]!), readF32(aux[2]!)]);
       x.dispose();
       y.dispose();
+      kth?.dispose();
       stepSeconds += (performance.now() - t0) / 1000;
       step++;
       for (let i = 0; i < o.dSae; i++) sinceFired[i] = firedCounts[i]! > 0 ? 0 : sinceFired[i]! + batch.n;

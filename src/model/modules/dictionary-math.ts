@@ -35,13 +35,19 @@ export function preActivations(x: Arr, p: DictionaryArrays): Arr {
   return np.matmul(centred, p.W_enc.ref).add(p.b_enc.ref);
 }
 
-/** σ(pre): ReLU, TopK (ReLU of each row's k largest; ties at the k-th value all pass) or JumpReLU. */
-export function activate(pre: Arr, activation: DictionaryActivation, threshold?: Arr): Arr {
+/**
+ * σ(pre): ReLU, TopK (ReLU of each row's k largest; ties at the k-th value all pass) or JumpReLU.
+ * `kth` [rows, 1] gives TopK's k-th largest pre-activation per row when the caller has it (training
+ * computes it on the host, topkThresholds below: jax-js's topK costs ~4× the whole SAE step).
+ */
+export function activate(pre: Arr, activation: DictionaryActivation, threshold?: Arr, kthGiven?: Arr): Arr {
   switch (activation.type) {
     case "relu":
       return np.maximum(pre, 0);
     case "topk": {
-      const [values] = lax.topK(lax.stopGradient(pre.ref), activation.k, -1);
+      if (kthGiven) return np.maximum(pre.mul(pre.ref.greaterEqual(kthGiven).astype(pre.dtype)), 0);
+      const [values, indices] = lax.topK(lax.stopGradient(pre.ref), activation.k, -1);
+      indices.dispose();
       const kth = values.slice(...pre.shape.slice(0, -1).map(() => [] as []), [activation.k - 1, activation.k]);
       const keep = pre.ref.greaterEqual(kth).astype(pre.dtype);
       return np.maximum(pre.mul(keep), 0);
@@ -62,4 +68,35 @@ export function encode(x: Arr, p: DictionaryArrays, activation: DictionaryActiva
 /** Reconstruction f·W_dec + b_dec; consumes f, borrows the weights. */
 export function decode(f: Arr, p: DictionaryArrays): Arr {
   return np.matmul(f, p.W_dec.ref).add(p.b_dec.ref);
+}
+
+/** The k-th largest value of each row of a [rows, d] host matrix (Hoare's selection, O(d) per row). */
+export function topkThresholds(pre: Float32Array, rows: number, d: number, k: number): Float32Array {
+  const out = new Float32Array(rows);
+  const buf = new Float32Array(d);
+  const want = k - 1; // index of the k-th largest in descending order
+  for (let r = 0; r < rows; r++) {
+    buf.set(pre.subarray(r * d, (r + 1) * d));
+    let lo = 0;
+    let hi = d - 1;
+    while (lo < hi) {
+      const pivot = buf[(lo + hi) >> 1]!;
+      let i = lo;
+      let j = hi;
+      while (i <= j) {
+        while (buf[i]! > pivot) i++;
+        while (buf[j]! < pivot) j--;
+        if (i <= j) {
+          const t = buf[i]!;
+          buf[i++] = buf[j]!;
+          buf[j--] = t;
+        }
+      }
+      if (want <= j) hi = j;
+      else if (want >= i) lo = i;
+      else break;
+    }
+    out[r] = buf[want]!;
+  }
+  return out;
 }
