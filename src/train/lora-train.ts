@@ -44,6 +44,8 @@ export interface LoraTrainOptions {
   config?: Partial<TrainConfig>;
   checkpointDir?: string;
   resume?: boolean;
+  /** Stop after this many steps in total (the schedule still ends at totalSteps), e.g. to split a run. */
+  stopAtStep?: number;
   log?: (r: StepRecord) => void;
 }
 
@@ -158,7 +160,8 @@ export async function trainLora(options: LoraTrainOptions): Promise<LoraTrainRes
   const vg = valueAndGrad(loss);
   const jitOpt = new JitAdamW({ beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay });
   try {
-    while (step < config.totalSteps) {
+    const lastStep = Math.min(config.totalSteps, options.stopAtStep ?? Infinity);
+    while (step < lastStep) {
       const batch = batcher.next(config.batchSize);
       const counted = batch.mask.reduce((s, r) => s + r.reduce((a, b) => a + b, 0), 0);
       current = { batch, invN: 1 / Math.max(1, counted), rng: new Rng(deriveSeed(config.seed, "lora-dropout", step)) };
@@ -173,7 +176,7 @@ export async function trainLora(options: LoraTrainOptions): Promise<LoraTrainRes
       const rec: StepRecord = { step, loss: (await readF32(value))[0]!, lr, gradNorm: clipped.norm };
       losses.push(rec);
       options.log?.(rec);
-      if (options.checkpointDir && config.checkpointEvery > 0 && (step % config.checkpointEvery === 0 || step === config.totalSteps)) {
+      if (options.checkpointDir && config.checkpointEvery > 0 && (step % config.checkpointEvery === 0 || step === lastStep)) {
         await saveLoraCheckpoint(options.checkpointDir, params, opt, { version: 1, step, position: batcher.position, config, lora: spec, dataFingerprint: fingerprint, losses });
       }
     }
