@@ -37,8 +37,8 @@ export async function main(argv: string[]): Promise<number> {
     return (await command.run(rest)) ?? 0;
   } catch (e) {
     if (e instanceof ScalpelError) {
-      // Messages from parseFlags and the commands already start with "scalpel NAME:" at times.
-      const message = e.message.startsWith(`scalpel ${name}:`) ? e.message : `scalpel ${name}: ${e.message}`;
+      // Messages from parseFlags and the commands already start with "scalpel NAME:" (or "scalpel NAME SUB:") at times.
+      const message = e.message.startsWith(`scalpel ${name}:`) || e.message.startsWith(`scalpel ${name} `) ? e.message : `scalpel ${name}: ${e.message}`;
       console.error(message);
       return e.name === "UsageError" ? 2 : 1;
     }

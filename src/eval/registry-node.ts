@@ -10,7 +10,7 @@ import { abTask } from "./tasks/ab.js";
 import { factArithmeticTask, factQaTask } from "./tasks/factworld.js";
 import { gsm8kCotTask, gsm8kTask } from "./tasks/gsm8k.js";
 import { lambadaTask } from "./tasks/lambada.js";
-import { TOOL_CALL_SUBSETS, TOOL_CALL_SUMMARIES, TOOL_CALL_TASKS, toolCallWorldTask, worldSeedOf } from "./tasks/tool-calls.js";
+import { TOOL_CALL_SUBSETS, TOOL_CALL_SUMMARIES, TOOL_CALL_TASKS, toolCallWordTask, toolCallWorldTask, wordProblemWorldOf, worldSeedOf } from "./tasks/tool-calls.js";
 import { mmluTask } from "./tasks/mmlu.js";
 import { splitWikitextArticles, wikitextTask } from "./tasks/wikitext.js";
 import { textDocuments, textPerplexityTask } from "./tasks/text-perplexity.js";
@@ -71,6 +71,7 @@ for (const b of CAA_BEHAVIOURS) {
     abTask(`caa-${b}`, readCaaAB(path.join(s.dataDir, `caa/test/${b}/test_dataset_ab.json`)), "the behaviour-matching answer") };
 }
 for (const sub of TOOL_CALL_SUBSETS) BUILTIN[TOOL_CALL_TASKS[sub]] = { summary: TOOL_CALL_SUMMARIES[sub], load: (s) => { const f = path.join(s.factworldDataDir, "world.json"); return toolCallWorldTask(sub, { seed: worldSeedOf(readJson(f, "fact-world world"), f) }); } };
+BUILTIN[TOOL_CALL_TASKS.word] = { summary: TOOL_CALL_SUMMARIES.word, load: (s) => { const f = path.join(s.factworldDataDir, "world.json"); return toolCallWordTask(wordProblemWorldOf(readJson(f, "fact-world world"), f)); } };
 
 export { DEFAULT_TASKS } from "./task-names.js";
 

@@ -8,12 +8,14 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { BUILTIN_DATA_DIR, BUILTIN_MODEL_DIR } from "../../src/cli/default-model.js";
+import { arithmeticProblems, arithmeticPrompt } from "../../src/data/factworld/arithmetic.js";
 import { STREAM } from "../../src/data/factworld/random.js";
+import { WORD_TOOL_EVAL_SIZE, wordProblemExpression, wordProblemToolEvalSet, wordProblemToolSft, type WordProblemWorld } from "../../src/data/factworld/tool-word-problems.js";
 import { TOOL_EVAL_SIZE, TOOL_OOD_ASKS, TOOL_TRAIN_ASKS, toolEvalSet, toolPrompts, toolSftExamples, type ToolPrompt } from "../../src/data/factworld/tools.js";
 import type { FactWorld } from "../../src/data/factworld/types.js";
 import { evaluate } from "../../src/eval/evaluate.js";
 import { builtinTaskNames, loadTasks } from "../../src/eval/registry-node.js";
-import { toolCallTask } from "../../src/eval/tasks/tool-calls.js";
+import { toolCallTask, wordProblemWorldOf } from "../../src/eval/tasks/tool-calls.js";
 import { cutAfterToolCall, evaluateArithmetic, parseToolCall, scoreToolCompletion } from "../../src/eval/tool-calls.js";
 import { loadTokenizer } from "../../src/io/tokenizer/index.js";
 import { loadModel } from "../../src/model/load.js";
@@ -23,6 +25,21 @@ const worldFile = path.join(BUILTIN_DATA_DIR, "world.json");
 const haveWorld = existsSync(worldFile);
 const world = { seed: haveWorld ? (JSON.parse(readFileSync(worldFile, "utf8")) as { seed: number }).seed : 20261122 };
 const ready = existsSync(path.join(BUILTIN_MODEL_DIR, "model.safetensors")) && haveWorld;
+/** The built-in world's seed and entities (word problems need its first names). */
+const wordWorld: WordProblemWorld | null = haveWorld ? wordProblemWorldOf(JSON.parse(readFileSync(worldFile, "utf8")), worldFile) : null;
+
+/** Every word of each text is in the built-in tokenizer's vocabulary and none encodes to <unk>. */
+async function assertInVocabulary(texts: readonly string[]): Promise<void> {
+  if (!existsSync(path.join(BUILTIN_MODEL_DIR, "tokenizer.json"))) return;
+  const tok = await loadTokenizer(BUILTIN_MODEL_DIR);
+  const vocab = (JSON.parse(readFileSync(path.join(BUILTIN_MODEL_DIR, "tokenizer.json"), "utf8")) as { model: { vocab: Record<string, number> } }).model.vocab;
+  const unk = vocab["<unk>"];
+  assert.equal(typeof unk, "number");
+  for (const t of texts) {
+    for (const w of t.split(" ")) assert.ok(w in vocab, `${JSON.stringify(w)} of ${JSON.stringify(t)} is in the vocabulary`);
+    assert.ok(!tok.encode(t, { addSpecialTokens: false }).ids.includes(unk!), `no <unk> in ${JSON.stringify(t)}`);
+  }
+}
 
 test("evaluateArithmetic: integers, + - *, brackets, precedence; anything else is null", () => {
   const cases: [string, number | null][] = [
@@ -127,16 +144,7 @@ test("toolEvalSet: deterministic, sized, values right, every word in the built-i
   const trained = new Set(toolPrompts(world as FactWorld, "train", 300).map((p) => p.prompt));
   assert.ok(set.ood.every((x) => !trained.has(x.prompt)));
 
-  if (!existsSync(path.join(BUILTIN_MODEL_DIR, "tokenizer.json"))) return;
-  const tok = await loadTokenizer(BUILTIN_MODEL_DIR);
-  const vocab = (JSON.parse(readFileSync(path.join(BUILTIN_MODEL_DIR, "tokenizer.json"), "utf8")) as { model: { vocab: Record<string, number> } }).model.vocab;
-  const unk = vocab["<unk>"];
-  assert.equal(typeof unk, "number");
-  const texts = [...set.positive, ...set.negative, ...set.ood].flatMap((x) => [x.prompt, x.completion]).concat(toolSftExamples(world, 200).flatMap((x) => [x.prompt, x.completion]));
-  for (const t of texts) {
-    for (const w of t.split(" ")) assert.ok(w in vocab, `${JSON.stringify(w)} of ${JSON.stringify(t)} is in the vocabulary`);
-    assert.ok(!tok.encode(t, { addSpecialTokens: false }).ids.includes(unk!), `no <unk> in ${JSON.stringify(t)}`);
-  }
+  await assertInVocabulary([...set.positive, ...set.negative, ...set.ood].flatMap((x) => [x.prompt, x.completion]).concat(toolSftExamples(world, 200).flatMap((x) => [x.prompt, x.completion])));
 });
 
 test("toolSftExamples: sized, deterministic, held out from the evaluation set, kinds alternate", () => {
@@ -201,6 +209,120 @@ test("tool-calls tasks on the built-in model: calls the calculator when asked, c
     assert.ok(neg!.metrics.false_tool_call_rate!.value <= 0.1, `false_tool_call_rate ${neg!.metrics.false_tool_call_rate!.value}`);
     assert.ok(ood!.metrics.math_correct_rate!.value <= ood!.metrics.valid_tool_format_rate!.value);
     assert.ok(ood!.groups && Object.keys(ood!.groups).length === 4);
+  } finally {
+    model.dispose();
+  }
+});
+
+test("wordProblemExpression: reads the worked answer's steps into one expression", () => {
+  assert.deepEqual(wordProblemExpression({ answer: "4 + 12 = 16 . #### 16", target: 16 }), { expression: "4 + 12", value: 16, variant: "word-add" });
+  assert.deepEqual(wordProblemExpression({ answer: "11 - 9 = 2 . #### 2", target: 2 }), { expression: "11 - 9", value: 2, variant: "word-subtract" });
+  assert.deepEqual(wordProblemExpression({ answer: "3 * 5 = 15 . #### 15", target: 15 }), { expression: "3 * 5", value: 15, variant: "word-multiply" });
+  assert.deepEqual(wordProblemExpression({ answer: "7 + 3 = 10 . 10 - 5 = 5 . #### 5", target: 5 }), { expression: "7 + 3 - 5", value: 5, variant: "word-two-step" });
+  assert.deepEqual(wordProblemExpression({ answer: "7 + 3 = 10 . 10 * 2 = 20 . #### 20", target: 20 }).expression, "( 7 + 3 ) * 2");
+  assert.throws(() => wordProblemExpression({ answer: "4 + 12 = 16 .", target: 16 }), RangeError);
+  assert.throws(() => wordProblemExpression({ answer: "4 + 12 = 16 . #### 17", target: 17 }), RangeError);
+  assert.throws(() => wordProblemExpression({ answer: "4 + 12 = 16 . 15 - 3 = 12 . #### 12", target: 12 }), RangeError);
+  // Every problem the fact world makes (both splits) reads back to an expression worth its target.
+  if (!wordWorld) return;
+  for (const p of [...arithmeticProblems(wordWorld, "train", 500), ...arithmeticProblems(wordWorld, "test")]) {
+    const e = wordProblemExpression(p);
+    assert.equal(evaluateArithmetic(e.expression), p.target, p.answer);
+  }
+});
+
+test("word-problem tool data: deterministic, test split for evaluation, train split for fine-tuning, disjoint, in the vocabulary", { skip: !wordWorld && "no fact-world export" }, async () => {
+  const w = wordWorld!;
+  const set = wordProblemToolEvalSet(w);
+  assert.equal(set.length, WORD_TOOL_EVAL_SIZE);
+  assert.deepEqual(wordProblemToolEvalSet(w), set);
+  assert.deepEqual(wordProblemToolEvalSet(w, 10), set.slice(0, 10), "a smaller set is a prefix");
+  const testSplit = arithmeticProblems(w, "test", WORD_TOOL_EVAL_SIZE);
+  set.forEach((it, i) => {
+    assert.equal(it.subset, "word");
+    assert.equal(it.prompt, arithmeticPrompt(testSplit[i]!.question));
+    assert.equal(it.ask, testSplit[i]!.question);
+    assert.equal(it.value, testSplit[i]!.target);
+    assert.equal(evaluateArithmetic(it.expression), it.value, it.expression);
+    assert.equal(it.completion, `<tool_call> calculator ( ${it.expression} ) </tool_call>`);
+    assert.deepEqual(scoreToolCompletion(it.completion, it.expression), { tool_call: 1, valid_tool_format: 1, math_correct: 1, copied: 0 });
+  });
+  const kinds = new Set(set.map((x) => x.variant));
+  assert.deepEqual([...kinds].sort(), ["word-add", "word-multiply", "word-subtract", "word-two-step"]);
+  // The exported test file (what factworld-arithmetic scores) starts with the same questions.
+  const exported = path.join(BUILTIN_DATA_DIR, "arithmetic/test.jsonl");
+  if (existsSync(exported)) {
+    const qs = readFileSync(exported, "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { question: string }).question);
+    assert.deepEqual(set.map((x) => x.ask), qs.slice(0, set.length));
+  }
+
+  const sft = wordProblemToolSft(w, 300);
+  assert.equal(sft.length, 300);
+  assert.deepEqual(wordProblemToolSft(w, 300), sft);
+  assert.deepEqual(wordProblemToolSft(w, 50), sft.slice(0, 50), "a smaller set is a prefix");
+  const trainSplit = arithmeticProblems(w, "train", 300);
+  sft.forEach((x, i) => {
+    assert.equal(x.kind, "tool");
+    assert.equal(x.prompt, arithmeticPrompt(trainSplit[i]!.question));
+    assert.ok(!x.completion.startsWith(" "));
+    const p = parseToolCall(x.completion);
+    assert.ok(p.validFormat && p.value === trainSplit[i]!.target, x.completion);
+  });
+  // Disjoint from the evaluation prompts, also beyond the 2000 training problems of the corpus.
+  const held = new Set(set.map((x) => x.prompt));
+  const big = wordProblemToolSft(w, 2500);
+  assert.equal(big.length, 2500);
+  assert.ok(big.every((x) => !held.has(x.prompt)));
+  assert.equal(new Set(big.map((x) => x.prompt)).size, big.length, "no prompt twice");
+  // The full test split (300, the exported file) is also disjoint from the default training problems.
+  const allTest = new Set(arithmeticProblems(w, "test").map((p) => arithmeticPrompt(p.question)));
+  assert.ok(wordProblemToolSft(w, 2000).every((x) => !allTest.has(x.prompt)));
+
+  // Copy examples mixed in at a fraction, spread evenly, taken from toolSftExamples kinds ["copy"].
+  const mixed = wordProblemToolSft(w, 100, { copyFraction: 0.25 });
+  assert.equal(mixed.length, 100);
+  assert.equal(mixed.filter((x) => x.kind === "copy").length, 25);
+  assert.deepEqual(mixed.filter((x) => x.kind === "copy"), toolSftExamples(w, 25, { kinds: ["copy"] }));
+  assert.deepEqual(mixed.filter((x) => x.kind === "tool"), sft.slice(0, 75));
+  assert.ok(mixed.slice(0, 8).filter((x) => x.kind === "copy").length === 2, "copies spread through the list");
+  assert.ok(wordProblemToolSft(w, 10, { copyFraction: 1 }).every((x) => x.kind === "copy"));
+  assert.deepEqual(wordProblemToolSft(w, 0), []);
+  assert.throws(() => wordProblemToolSft(w, -1), RangeError);
+  assert.throws(() => wordProblemToolSft(w, 5, { copyFraction: 1.5 }), RangeError);
+
+  await assertInVocabulary([...set, ...wordProblemToolSft(w, 400, { copyFraction: 0.5 })].flatMap((x) => [x.prompt, x.completion]));
+});
+
+test("tool-calls-word task: registered, metrics, grouped by kind, scoring", { skip: !haveWorld && "no fact-world export" }, () => {
+  assert.ok(builtinTaskNames().some((t) => t.name === "tool-calls-word"));
+  const [task] = loadTasks(["tool-calls-word"], { factworldDataDir: BUILTIN_DATA_DIR });
+  assert.equal(task!.name, "tool-calls-word");
+  assert.equal(task!.size, WORD_TOOL_EVAL_SIZE);
+  assert.deepEqual(Object.keys(task!.metrics), ["tool_call_rate", "valid_tool_format_rate", "math_correct_rate"]);
+  const [inst] = task!.instances(1);
+  assert.ok(inst!.prompt.startsWith("Question : ") && inst!.prompt.endsWith(" Answer :"));
+  assert.ok(inst!.group?.startsWith("word-"));
+  assert.deepEqual(inst!.requests, [{ type: "generate_until", context: inst!.prompt, until: ["\n"], maxNewTokens: 24, addSpecialTokens: true }]);
+  assert.deepEqual(inst!.score([{ type: "generate_until", text: ` ${inst!.target}` }]), { tool_call_rate: 1, valid_tool_format_rate: 1, math_correct_rate: 1 });
+  const item = wordProblemToolEvalSet(wordWorld!, 1)[0]!;
+  assert.deepEqual(inst!.score([{ type: "generate_until", text: ` <tool_call> calculator ( ${item.value} ) </tool_call>` }]), { tool_call_rate: 1, valid_tool_format_rate: 1, math_correct_rate: 1 });
+  assert.deepEqual(inst!.score([{ type: "generate_until", text: ` <tool_call> calculator ( ${item.value + 1} ) </tool_call>` }]), { tool_call_rate: 1, valid_tool_format_rate: 1, math_correct_rate: 0 });
+  assert.deepEqual(inst!.score([{ type: "generate_until", text: ` ${item.expression} = ${item.value} . #### ${item.value}` }]), { tool_call_rate: 0, valid_tool_format_rate: 0, math_correct_rate: 0 });
+});
+
+test("tool-calls-word on the built-in model: it works word problems out in text, not with the calculator", { skip: !ready && "built-in model not built yet", timeout: 120_000 }, async () => {
+  await initEngine();
+  const model = await loadModel(BUILTIN_MODEL_DIR);
+  try {
+    const tasks = loadTasks(["tool-calls-word"], { factworldDataDir: BUILTIN_DATA_DIR });
+    const res = await evaluate(model, tasks, { limit: 20, generateBatchSize: 64 });
+    const [t] = res.tasks;
+    console.log(`# tool-calls-word ${JSON.stringify(Object.fromEntries(Object.entries(t!.metrics).map(([k, m]) => [k, Number(m.value.toFixed(4))])))} (n=${t!.n}); ${res.stats.seconds.toFixed(1)} s`);
+    assert.equal(t!.n, 20);
+    // Trained to answer "Question : … Answer :" with a worked answer ("4 + 12 = 16 . #### 16"), the
+    // built-in model does not call the calculator here: a fine-tuning run has room to raise this.
+    assert.ok(t!.metrics.tool_call_rate!.value <= 0.2, `tool_call_rate ${t!.metrics.tool_call_rate!.value}`);
+    assert.ok(t!.metrics.math_correct_rate!.value <= t!.metrics.valid_tool_format_rate!.value);
   } finally {
     model.dispose();
   }

@@ -26,4 +26,6 @@ export const commands: Record<string, () => Promise<Command>> = {
   "steer": async () => (await import("./steer.js")).steerCommand,
   "steer-sweep": async () => (await import("./steer-sweep.js")).steerSweepCommand,
   "attack": async () => (await import("./attack.js")).attackCommand,
+  "lora": async () => (await import("./lora.js")).loraCommand,
+  "sae": async () => (await import("./sae.js")).saeCommand,
 };

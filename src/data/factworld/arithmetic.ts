@@ -59,7 +59,7 @@ function problem(question: string, steps: Step[]): ArithmeticProblem {
   return { question, answer: `${parts.join(" ")} #### ${prev}`, target: prev };
 }
 
-function draw(world: FactWorld, rng: Rng, n: number, exclude: ReadonlySet<string>): ArithmeticProblem[] {
+function draw(world: Pick<FactWorld, "entities">, rng: Rng, n: number, exclude: ReadonlySet<string>): ArithmeticProblem[] {
   const names = firstNamesOf(world);
   const out: ArithmeticProblem[] = [];
   const seen = new Set<string>();
@@ -78,7 +78,7 @@ function draw(world: FactWorld, rng: Rng, n: number, exclude: ReadonlySet<string
 const TRAIN_SIZE = 2000;
 
 /** The problems of a split: "train" (the corpus's) or "test" (disjoint from every training question). */
-export function arithmeticProblems(world: FactWorld, split: "train" | "test", n = split === "train" ? TRAIN_SIZE : 300): ArithmeticProblem[] {
+export function arithmeticProblems(world: Pick<FactWorld, "seed" | "entities">, split: "train" | "test", n = split === "train" ? TRAIN_SIZE : 300): ArithmeticProblem[] {
   const train = draw(world, rngFor(world.seed, STREAM.arithmeticTrain), Math.max(n, TRAIN_SIZE), new Set());
   if (split === "train") return train.slice(0, n);
   return draw(world, rngFor(world.seed, STREAM.arithmeticTest), n, new Set(train.map((p) => p.question)));

@@ -37,24 +37,30 @@ export function toolDocuments(world: FactWorld, split: "train" | "test", n: numb
  * toolDocuments above, and with them the built-in model's corpus, are unchanged.
  */
 
-/** Which part of the evaluation set: calculator requests, copy requests, calculator requests unlike the training asks. */
-export type ToolEvalSubset = "positive" | "negative" | "ood";
+/**
+ * Which part of the evaluation set: calculator requests, copy requests, calculator requests unlike
+ * the training asks; "word": arithmetic word problems (tool-word-problems.ts wordProblemToolEvalSet,
+ * not part of toolEvalSet).
+ */
+export type ToolEvalSubset = "positive" | "negative" | "ood" | "word";
 
 /**
  * How an item was made. positive / negative: "train-ask" (a training ask word, two one-digit
  * operands: the training distribution). ood: "three-operand" (a training ask, `a op b op c`),
  * "brackets" (a training ask, `( a op b ) op c`), "two-digit" (a training ask, operands 10–99),
- * "new-ask" (a request phrasing never used in training, two one-digit operands).
+ * "new-ask" (a request phrasing never used in training, two one-digit operands). word: the word
+ * problem's kind, "word-add" / "word-subtract" / "word-multiply" (one step, `a op b`) or
+ * "word-two-step" (`a + b - c`).
  */
-export type ToolEvalVariant = "train-ask" | "three-operand" | "brackets" | "two-digit" | "new-ask";
+export type ToolEvalVariant = "train-ask" | "three-operand" | "brackets" | "two-digit" | "new-ask" | "word-add" | "word-subtract" | "word-multiply" | "word-two-step";
 
 export interface ToolEvalItem {
   prompt: string;
   subset: ToolEvalSubset;
   variant: ToolEvalVariant;
-  /** The request words ("compute", "repeat", "tell me", …). */
+  /** The request words ("compute", "repeat", "tell me", …); for a word problem, its question. */
   ask: string;
-  /** The expression in the prompt, tokens separated by single spaces ("3 + 4 * 2"). */
+  /** The expression in the prompt, tokens separated by single spaces ("3 + 4 * 2"); for a word problem, the expression its worked answer computes. */
   expression: string;
   /** Its value (usual precedence: * before + and -, left to right). */
   value: number;

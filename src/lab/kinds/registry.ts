@@ -7,6 +7,7 @@ import { editKind } from "./edit.js";
 import { evalKind } from "./eval.js";
 import { steerKind } from "./steer.js";
 import { monotoneKind } from "./monotone.js";
+import { deltaTranscoderKind } from "./delta-transcoder.js";
 
 const kinds = new Map<string, ExperimentKind>();
 
@@ -36,3 +37,4 @@ registerKind(editKind);
 registerKind(evalKind);
 registerKind(steerKind);
 registerKind(monotoneKind);
+registerKind(deltaTranscoderKind);

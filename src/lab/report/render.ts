@@ -55,7 +55,8 @@ export async function renderReport(data: ReportData): Promise<RenderedReport> {
       note: `Method: ${importanceMethod}.`,
     });
 
-  const figures = await renderFigures(data, trials, series, importances, importanceMethod, objective, direction);
+  for (const sec of data.sections ?? []) for (const t of sec.tables) tables.push({ title: t.title, table: { header: t.header, rows: t.rows }, ...(t.note ? { note: t.note } : {}) });
+  const figures = [...(data.sections ?? []).flatMap((sec) => sec.figures), ...(await renderFigures(data, trials, series, importances, importanceMethod, objective, direction))];
   const config = JSON.stringify(data.config, null, 2) ?? "null";
   return { markdown: toMarkdown(data, tables, figures, config), html: toHtml(data, tables, figures, config) };
 }

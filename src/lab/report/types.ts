@@ -114,4 +114,6 @@ export interface ReportData {
   final?: ReportFinal;
   /** The metrics the kind defines, in its order: plotted first (bookkeeping values such as times last). */
   metricOrder?: string[];
+  /** Tables and plots the run's stages wrote for the report (lab/report/section.ts). */
+  sections?: { tables: { title: string; header: string[]; rows: string[][]; note?: string }[]; figures: { title: string; svg: string }[] }[];
 }

@@ -12,7 +12,9 @@ import type { TrialParams } from "../../analysis/search/types.js";
 import { canonicalJson } from "../hash.js";
 import { suggest } from "../suggest.js";
 import { getKind } from "../kinds/registry.js";
-import { caseResults, getConfig, getRun, listRuns, metricSeries, summaryMetrics } from "./runs.js";
+import { caseResults, getConfig, getRun, listRuns, listStages, metricSeries, summaryMetrics } from "./runs.js";
+import { artifactDir } from "../artifacts.js";
+import { readReportSections } from "../report/section.js";
 import { getStudy, listStudies, listTrials, loadFrozenTrials, studySpec, trialParams, type StudyRow } from "./studies.js";
 import type { Store } from "./store.js";
 
@@ -63,6 +65,7 @@ export function runReportData(store: Store, runId: string): ReportData {
     series,
     caseDistributions,
     metricOrder: metricOrder(run.kind),
+    sections: readReportSections(listStages(store.db, runId).flatMap((st) => (st.artifact ? [artifactDir(store.artifactsDir, st.artifact)] : []))),
   };
 }
 
