@@ -8,7 +8,7 @@ export { hookNames } from "./hook-names.js";
 export { paramSpecs, type ParamSpec } from "./param-shapes.js";
 export { families, familyFor } from "./families/index.js";
 export type { Family, F32Tensor, HFTensorSource } from "./families/types.js";
-export { applyPatch, unpatch, composePatches, flattenPatch, additionHooks, type Patch, type PatchInfo, type WeightPatch, type ActivationPatch, type ComposedPatch, type ActivationAddition, type AdditionPositions, type HostF32 } from "./patch.js";
+export { applyPatch, unpatch, composePatches, flattenPatch, additionHooks, type Patch, type PatchInfo, type WeightPatch, type ActivationPatch, type ModulePatch, type LeafPatch, type ComposedPatch, type ActivationAddition, type AdditionPositions, type HostF32 } from "./patch.js";
 export { savePatch, loadPatch } from "./patch-file.js";
 export { withHooks, composeHooks } from "./with-hooks.js";
 export { modelHash } from "./hash.js";

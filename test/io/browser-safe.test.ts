@@ -6,7 +6,11 @@ import { it } from "node:test";
 import { fileURLToPath } from "node:url";
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../src");
-const BROWSER_SAFE = ["io/safetensors.ts", "io/safetensors-write.ts", "io/shard-index.ts", "io/json-parse.ts", "io/byte-source.ts"];
+const BROWSER_SAFE = [
+  "io/safetensors.ts", "io/safetensors-write.ts", "io/shard-index.ts", "io/json-parse.ts", "io/byte-source.ts", "io/npz.ts",
+  // Attached modules, dictionaries and adapters run in the web lab's page too.
+  "model/patch.ts", "model/patch-hash.ts", "sae/index.ts", "train/lora.ts", "train/peft-format.ts",
+];
 
 function imports(file: string): string[] {
   const text = readFileSync(file, "utf8");

@@ -133,3 +133,22 @@ test("fusing base + α·delta gives the two-term splice's logits; TopK pairs are
   assert.ok(maxAbsDiff(two, one) < 1e-5, `${maxAbsDiff(two, one)}`);
   assert.throws(() => fuseDelta({ ...base, activation: { type: "topk", k: 2 } }, delta), /TopK/);
 });
+
+test("feature activations are readable in a forward pass and at every generation step, and match the encoder", async () => {
+  const { featureActivations, withFeatureReader } = await import("../../src/sae/features.js");
+  const { generate } = await import("../../src/model/generate.js");
+  const hook = "blocks.0.hook_resid_post";
+  const sae = exactSae(32, hook);
+  const toks = rows.slice(0, 2).map((r) => r.slice(0, 6));
+  const f = featureActivations(model, sae, toks);
+  assert.equal(f.length, 2);
+  assert.equal(f[0]!.length, 6);
+  const resid = await readF32(model.forward(toks, { cache: [hook], stopAt: hook }).cache[hook]!);
+  // The exact SAE's features are relu(x) and relu(−x).
+  for (let i = 0; i < 32; i++) assert.equal(f[1]![5]![i], Math.max(0, resid[(1 * 6 + 5) * 32 + i]!));
+  const steps: number[][] = [];
+  const viewed = withFeatureReader(model, sae, (r) => steps.push(r.positions));
+  await generate(viewed, [toks[0]!], { maxNewTokens: 3 });
+  assert.equal(steps.length, 3, "the prompt pass and two decoding steps");
+  assert.deepEqual(steps.slice(1).map((p) => p.length), [1, 1]);
+});

@@ -43,8 +43,8 @@ export interface DeltaSizes {
 }
 
 export const DELTA_MODE_SIZES: Record<"quick" | "full", DeltaSizes> = {
-  quick: { sft_examples: 200, sft_steps: 40, activation_rows: 400, heldout_rows: 48, behaviour_prompts: 24, base_steps: 150, delta_steps: 80, batch_tokens: 512 },
-  full: { sft_examples: 600, sft_steps: 150, activation_rows: 1600, heldout_rows: 128, behaviour_prompts: 100, base_steps: 800, delta_steps: 400, batch_tokens: 1024 },
+  quick: { sft_examples: 300, sft_steps: 100, activation_rows: 400, heldout_rows: 48, behaviour_prompts: 24, base_steps: 150, delta_steps: 80, batch_tokens: 512 },
+  full: { sft_examples: 600, sft_steps: 200, activation_rows: 1600, heldout_rows: 128, behaviour_prompts: 100, base_steps: 800, delta_steps: 400, batch_tokens: 1024 },
 };
 
 const sizeFields = Object.fromEntries(Object.keys(DELTA_MODE_SIZES.quick).map((k) => [k, s.nullable(s.int({ min: 1 }))])) as Record<keyof DeltaSizes, ReturnType<typeof s.nullable<number>>>;
@@ -54,15 +54,15 @@ export const deltaTranscoderSchema = s.object({
   mode: s.enum(["quick", "full"] as const).default("quick").describeAs("sizes of data and training (DELTA_MODE_SIZES); nothing else changes"),
   sizes: s.object(sizeFields).describeAs("overrides of single sizes of the mode (e.g. base_steps: 400)"),
   finetune: s.object({
-    targets: s.array(s.string(), { minItems: 1 }).default(["blocks.*.mlp.W_in", "blocks.*.mlp.W_out", "blocks.*.attn.W_Q", "blocks.*.attn.W_V"]).describeAs("LoRA target matrices (scalpel names, `*` = any layer)"),
+    targets: s.array(s.string(), { minItems: 1 }).default(["blocks.1.mlp.W_in", "blocks.1.mlp.W_gate", "blocks.1.mlp.W_out"]).describeAs("LoRA target matrices (scalpel names, `*` = any layer); the default adapts layer 1's MLP only"),
     rank: s.int({ min: 1 }).default(8).describeAs("LoRA rank r"),
     alpha: s.number({ min: 0, exclusiveMin: true }).default(16).describeAs("LoRA α (the update is scaled by α/r)"),
     dropout: s.number({ min: 0, max: 0.9 }).default(0.05).describeAs("dropout on the adapter's input during training"),
-    lr: s.number({ min: 0, exclusiveMin: true }).default(3e-3).describeAs("peak learning rate (warmup then cosine)"),
+    lr: s.number({ min: 0, exclusiveMin: true }).default(5e-3).describeAs("peak learning rate (warmup then cosine)"),
     batch_size: s.int({ min: 1 }).default(16).describeAs("examples per step"),
     copy_fraction: s.number({ min: 0, max: 0.9 }).default(0.25).describeAs("share of copy examples mixed into the word-problem tool data, so copying is kept"),
   }),
-  layers: s.array(s.int({ min: 0 }), { minItems: 1 }).default([0, 1]).describeAs("MLP layers to decompose"),
+  layers: s.array(s.int({ min: 0 }), { minItems: 1 }).default([0, 1, 2]).describeAs("MLP layers to decompose"),
   hook_in: s.enum(["ln2.hook_normalized", "hook_mlp_in"] as const).default("ln2.hook_normalized").describeAs("the transcoder's input point in each block (its output is hook_mlp_out)"),
   base: s.object({
     width: s.int({ min: 1 }).default(1024).describeAs("features of the base transcoder"),
@@ -112,8 +112,10 @@ async function savedModel(ctx: StageContext<DeltaTranscoderConfig>, dir: string)
   return ctx.resource(`model:${dir}`, async () => (await import("../../model/load.js")).loadModel(dir));
 }
 
-async function savedDictionary(dir: string): Promise<Dictionary> {
-  return (await import("../../sae/formats-node.js")).loadSaeLens(dir);
+const dictionaryFile = (dir: string, name: string) => path.join(dir, `${name}.safetensors`);
+
+async function savedDictionary(file: string): Promise<Dictionary> {
+  return (await import("../../sae/dictionary-file-node.js")).loadDictionary(file);
 }
 
 /** Activations of `model` at one layer's transcoder site, cached on disk under `dir` (built once). */
@@ -240,7 +242,7 @@ export const deltaTranscoderKind: ExperimentKind<DeltaTranscoderConfig> = {
       run: async (ctx) => {
         const c = ctx.config;
         const z = sizesOf(c);
-        const [{ trainDictionary }, { saveSaeLens }] = await Promise.all([import("../../sae/train.js"), import("../../sae/formats-node.js")]);
+        const [{ trainDictionary }, { saveDictionary }] = await Promise.all([import("../../sae/train.js"), import("../../sae/dictionary-file-node.js")]);
         const model = await stageModel(ctx, c.model);
         const data = await readData(ctx);
         const out: Record<string, unknown> = {};
@@ -254,7 +256,7 @@ export const deltaTranscoderKind: ExperimentKind<DeltaTranscoderConfig> = {
             lr: c.base.lr, lrWarmupSteps: Math.round(z.base_steps / 20), minLrRatio: 0.1, resampleAt: [Math.round(z.base_steps / 2)], deadWindowTokens: 20 * z.batch_tokens, seed: deriveSeed(ctx.runSeed, "base", layer),
             log: (e) => ctx.metric(`base.layer${layer}.mse`, e.mse, e.step),
           });
-          await saveSaeLens(path.join(ctx.dir, layerDir(layer)), r.dictionary);
+          await saveDictionary(dictionaryFile(ctx.dir, layerDir(layer)), r.dictionary);
           await fs.rm(cache, { recursive: true, force: true });
           out[layerDir(layer)] = { steps: r.steps, tokens: r.tokens, final_mse: r.history.at(-1)?.mse, dead_fraction: r.history.at(-1)?.deadFraction, resampled: r.resampled, step_seconds: r.stepSeconds };
         }
@@ -269,12 +271,12 @@ export const deltaTranscoderKind: ExperimentKind<DeltaTranscoderConfig> = {
       run: async (ctx) => {
         const c = ctx.config;
         const z = sizesOf(c);
-        const [{ trainDeltaTranscoder }, { saveSaeLens }] = await Promise.all([import("../../sae/delta.js"), import("../../sae/formats-node.js")]);
+        const [{ trainDeltaTranscoder }, { saveDictionary }] = await Promise.all([import("../../sae/delta.js"), import("../../sae/dictionary-file-node.js")]);
         const tuned = await savedModel(ctx, path.join(ctx.inputDirs.finetune!, "model"));
         const data = await readData(ctx);
         const out: Record<string, unknown> = {};
         for (const layer of c.layers) {
-          const base = await savedDictionary(path.join(ctx.inputDirs.base_transcoders!, layerDir(layer)));
+          const base = await savedDictionary(dictionaryFile(ctx.inputDirs.base_transcoders!, layerDir(layer)));
           const cache = path.join(ctx.checkpoint.dir, `tuned-${layer}`);
           const source = await layerActivations(tuned, c, layer, data.activationRows, cache, deriveSeed(ctx.runSeed, "delta-chunks", layer));
           for (const width of c.delta.widths) {
@@ -283,7 +285,7 @@ export const deltaTranscoderKind: ExperimentKind<DeltaTranscoderConfig> = {
               lrWarmupSteps: Math.round(z.delta_steps / 20), minLrRatio: 0.1, seed: deriveSeed(ctx.runSeed, "delta", layer, width),
               log: (e) => ctx.metric(`delta.layer${layer}.width${width}.mse`, e.mse, e.step),
             });
-            await saveSaeLens(path.join(ctx.dir, deltaDir(layer, width)), r.dictionary);
+            await saveDictionary(dictionaryFile(ctx.dir, deltaDir(layer, width)), r.dictionary);
             out[deltaDir(layer, width)] = { steps: r.steps, final_residual_mse: r.history.at(-1)?.mse, dead_fraction: r.history.at(-1)?.deadFraction };
           }
           await fs.rm(cache, { recursive: true, force: true });
@@ -307,7 +309,7 @@ export const deltaTranscoderKind: ExperimentKind<DeltaTranscoderConfig> = {
         const total = c.layers.length * (1 + c.delta.widths.length * c.alphas.length);
         let done = 0;
         for (const layer of c.layers) {
-          const base = await savedDictionary(path.join(ctx.inputDirs.base_transcoders!, layerDir(layer)));
+          const base = await savedDictionary(dictionaryFile(ctx.inputDirs.base_transcoders!, layerDir(layer)));
           const run = async (condition: string, terms: Parameters<typeof splicePatch>[0], extra: Record<string, number | null>) => {
             const m = applyPatch(tuned, splicePatch(terms));
             const ce = await meanCE(m, data.heldoutRows);
@@ -319,7 +321,7 @@ export const deltaTranscoderKind: ExperimentKind<DeltaTranscoderConfig> = {
           };
           await run("base_only", single(base), { width: null, alpha: null });
           for (const width of c.delta.widths) {
-            const delta = await savedDictionary(path.join(ctx.inputDirs.delta_transcoders!, deltaDir(layer, width)));
+            const delta = await savedDictionary(dictionaryFile(ctx.inputDirs.delta_transcoders!, deltaDir(layer, width)));
             for (const alpha of c.alphas) await run("base+delta", deltaTerms(base, delta, alpha), { width, alpha });
           }
         }
