@@ -89,6 +89,17 @@ test("scalpel sae train writes a SAELens folder and prints the metrics; sae eval
   for (const k of ["explainedVariance", "deadFraction", "ceLossRecovered", "deltaCE"]) assert.equal(typeof got.metrics[k], "number", k);
 });
 
+test("a TopK transcoder (no SAELens architecture) is saved in scalpel's dictionary file and sae eval reads it", async () => {
+  const out = join(dir, "tc");
+  const r = await scalpel("sae", "train", "--kind", "transcoder", "--layer", "0", "--width", "32", "--k", "4", "--steps", "2", "--batch-tokens", "256", "--buffer-tokens", "1024", "--eval-rows", "4", "--out", out);
+  assert.equal(r.code, 0, r.stderr);
+  const e = await scalpel("sae", "eval", "--dict", out, "--eval-rows", "4", "--json");
+  assert.equal(e.code, 0, e.stderr);
+  const got = JSON.parse(e.stdout.trim());
+  assert.equal(got.kind, "transcoder");
+  assert.equal(got.metrics.l0 <= 4, true);
+});
+
 test("an unknown flag or subcommand gets the closest valid one", async () => {
   const r = await scalpel("lora", "train", "--data", "builtin-tools", "--rnak", "4", "--out", join(dir, "x"));
   assert.equal(r.code, 2);

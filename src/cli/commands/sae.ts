@@ -4,12 +4,17 @@
  * (SAELens folder or Gemma Scope params.npz): reconstruction MSE, explained variance, L0, dead
  * features, and the CE loss with the reconstruction spliced in (sae/metrics.ts).
  */
-import { promises as fs } from "node:fs";
+import { existsSync, promises as fs } from "node:fs";
+import path from "node:path";
 import { UsageError } from "../../errors.js";
 import type { Model } from "../../model/types.js";
 import type { Dictionary } from "../../sae/dictionary.js";
 import { ModelActivations } from "../../sae/activation-store.js";
 import { loadGemmaScopeNpz, loadSaeLens, saveSaeLens } from "../../sae/formats-node.js";
+import { loadDictionary, saveDictionary } from "../../sae/dictionary-file-node.js";
+
+/** Where `sae train` keeps a dictionary SAELens cannot hold (a TopK transcoder), inside --out. */
+const DICTIONARY_FILE = "dictionary.safetensors";
 import { reconstructionMetrics, single, spliceMetrics, type ReconstructionMetrics, type SpliceMetrics } from "../../sae/metrics.js";
 import { tokenRows } from "../../sae/token-rows.js";
 import { trainDictionary } from "../../sae/train.js";
@@ -22,7 +27,7 @@ import { subcommand } from "./subcommands.js";
 const usage = `scalpel sae — sparse autoencoders and transcoders: train one on a model's activations, or evaluate one
 
 usage: scalpel sae train --out DIR [--kind sae|transcoder] [--layer L] [--width N] [flags]
-       scalpel sae eval --dict DIR|FILE.npz [--hook-in NAME --hook-out NAME --kind K] [flags]
+       scalpel sae eval --dict DIR|FILE.npz|FILE.safetensors [--hook-in NAME --hook-out NAME --kind K] [flags]
 
 sae train — train on the built-in corpus (or --text), save in SAELens format (cfg.json + sae_weights.safetensors)
   --model DIR        checkpoint folder (default: the built-in fact-world model)
@@ -216,7 +221,9 @@ async function train(argv: string[]): Promise<number> {
     const v = result.validation.at(-1);
     console.error(`trained ${result.steps} steps (${result.tokens} tokens)${result.stoppedEarly ? ", stopped early" : ""}${v ? `; validation MSE ${v.mse.toFixed(4)}, explained variance ${v.explainedVariance.toFixed(4)}` : ""}`);
     const dict = result.dictionary;
-    await saveSaeLens(values.out, dict);
+    // SAELens has no TopK transcoder: those go to scalpel's own dictionary file inside --out.
+    if (dict.kind === "transcoder" && dict.activation.type === "topk") await saveDictionary(path.join(values.out, DICTIONARY_FILE), dict);
+    else await saveSaeLens(values.out, dict);
     const m = await measure(model, dict, testRows);
     if (values.json) console.log(JSON.stringify({ out: values.out, kind, hookIn, hookOut, dSae: width, activation: dict.activation, steps: result.steps, stoppedEarly: result.stoppedEarly, evalRows: testRows.length, metrics: m }));
     else {
@@ -239,9 +246,12 @@ async function evaluate(argv: string[]): Promise<number> {
   }
   if (npz && !values["hook-in"]) throw new UsageError("MISSING_FLAG", `scalpel ${cmd}: --hook-in NAME is required with an .npz (Gemma Scope files do not name their hook point)`, { fix: "e.g. --hook-in blocks.12.hook_resid_post" });
   const kind = kindFlag(cmd, values.kind);
+  const own = values.dict.endsWith(".safetensors") ? values.dict : existsSync(path.join(values.dict, DICTIONARY_FILE)) ? path.join(values.dict, DICTIONARY_FILE) : undefined;
   const dict = npz
     ? await loadGemmaScopeNpz(values.dict, { hookIn: values["hook-in"]!, ...(values["hook-out"] ? { hookOut: values["hook-out"] } : {}), kind })
-    : await loadSaeLens(values.dict);
+    : own
+      ? await loadDictionary(own)
+      : await loadSaeLens(values.dict);
   const model = await modelFromFlag(cmd, values.model);
   try {
     checkHook(cmd, model, "hook-in", dict.hookIn);
