@@ -322,7 +322,10 @@ async function resample(
   const colNorm = (i: number) => Math.sqrt(Array.from({ length: dIn }, (_, d) => host["W_enc"]![d * dSae + i]! ** 2).reduce((a, b) => a + b, 0));
   const alive = [...sinceFired.keys()].filter((i) => sinceFired[i]! < deadWindow);
   const aliveNorm = alive.length ? alive.reduce((s, i) => s + colNorm(i), 0) / alive.length : 1;
-  const mHost = Object.fromEntries(await Promise.all(["W_enc", "W_dec", "b_enc"].map(async (n) => [n, [await readF32(opt.m[n]!.ref), await readF32(opt.v[n]!.ref)]] as const)));
+  // Adam moments of the touched entries are reset: first (m) and second (v) moments on the host.
+  const moments: Record<string, { m: Float32Array; v: Float32Array }> = {};
+  for (const n of ["W_enc", "W_dec", "b_enc"]) moments[n] = { m: await readF32(opt.m[n]!.ref), v: await readF32(opt.v[n]!.ref) };
+  const reset = (n: string, at: number) => (moments[n]!.m[at] = moments[n]!.v[at] = 0);
   for (const i of dead) {
     let u = rng.random() * total;
     let j = 0;
@@ -334,9 +337,9 @@ async function resample(
     for (let d = 0; d < dOut; d++) host["W_dec"]![i * dOut + d] = e[d]! / en;
     for (let d = 0; d < dIn; d++) host["W_enc"]![d * dSae + i] = (0.2 * aliveNorm * xi[d]!) / xn;
     host["b_enc"]![i] = 0;
-    for (let d = 0; d < dOut; d++) mHost["W_dec"]![0][i * dOut + d] = mHost["W_dec"]![1][i * dOut + d] = 0;
-    for (let d = 0; d < dIn; d++) mHost["W_enc"]![0][d * dSae + i] = mHost["W_enc"]![1][d * dSae + i] = 0;
-    mHost["b_enc"]![0][i] = mHost["b_enc"]![1][i] = 0;
+    for (let d = 0; d < dOut; d++) reset("W_dec", i * dOut + d);
+    for (let d = 0; d < dIn; d++) reset("W_enc", d * dSae + i);
+    reset("b_enc", i);
     sinceFired[i] = 0;
   }
   const shapes: Record<string, number[]> = { W_enc: [dIn, dSae], W_dec: [dSae, dOut], b_enc: [dSae], b_dec: [dOut] };
@@ -347,8 +350,8 @@ async function resample(
   for (const n of ["W_enc", "W_dec", "b_enc"]) {
     m[n]!.dispose();
     v[n]!.dispose();
-    m[n] = np.array(mHost[n]![0]).reshape(shapes[n]!);
-    v[n] = np.array(mHost[n]![1]).reshape(shapes[n]!);
+    m[n] = np.array(moments[n]!.m).reshape(shapes[n]!);
+    v[n] = np.array(moments[n]!.v).reshape(shapes[n]!);
   }
   return { params: newParams, opt: { t: opt.t, m, v }, count: dead.length };
 }

@@ -152,3 +152,17 @@ test("feature activations are readable in a forward pass and at every generation
   assert.equal(steps.length, 3, "the prompt pass and two decoding steps");
   assert.deepEqual(steps.slice(1).map((p) => p.length), [1, 1]);
 });
+
+test("dead features are found and resampled (decoder rows stay unit norm) and training goes on", async () => {
+  const source = new ModelActivations(model, hookIn, hookOut, rows.slice(0, 40), 8);
+  const r = await trainDictionary({ kind: "transcoder", hookIn, hookOut, dSae: 96, activation: { type: "topk", k: 1 }, source, steps: 12, batchTokens: 64, bufferTokens: 512, lr: 3e-3, seed: 8, resampleAt: [6], deadWindowTokens: 256 });
+  assert.equal(r.resampled.length, 1);
+  assert.ok(r.resampled[0]!.features > 0, "with k = 1 of 96 features, some do not fire for 4 steps");
+  assert.ok(r.history[6]!.deadFraction < r.history[5]!.deadFraction, "resampled features count as alive again");
+  const W = r.dictionary.W_dec.data;
+  for (let i = 0; i < 96; i++) {
+    let s = 0;
+    for (let d = 0; d < 32; d++) s += W[i * 32 + d]! ** 2;
+    assert.ok(Math.abs(Math.sqrt(s) - 1) < 1e-4, `decoder row ${i} norm ${Math.sqrt(s)}`);
+  }
+});
