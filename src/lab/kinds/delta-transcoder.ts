@@ -133,24 +133,26 @@ async function layerActivations(model: Model, c: DeltaTranscoderConfig, layer: n
 /** Behaviour of `model` on the word problems (tool calls) and copy prompts, one score row per prompt. */
 async function behaviour(model: Model, items: readonly BehaviourItem[], maxNewTokens: number) {
   const [{ generate }, { scoreToolCompletion, cutAfterToolCall }] = await Promise.all([import("../../model/generate.js"), import("../../eval/tool-calls.js")]);
-  const out = { tool_call_rate: 0, valid_tool_format_rate: 0, math_correct_rate: 0, copy_rate: 0 };
+  // Counts first, one division at the end (a sum of 1/n terms drifts off exact rates).
+  const n = { tool_call: 0, valid_tool_format: 0, math_correct: 0, copied: 0 };
   const words = items.filter((i) => i.kind === "word");
   const copies = items.filter((i) => i.kind === "copy");
-  for (const [list, isWord] of [[words, true], [copies, false]] as const) {
+  for (const list of [words, copies]) {
     for (let i = 0; i < list.length; i += 16) {
       const batch = list.slice(i, i + 16);
       const { texts } = await generate(model, batch.map((b) => b.prompt), { maxNewTokens, stop: ["\n"] });
       texts.forEach((t, j) => {
         const sc = scoreToolCompletion(cutAfterToolCall(t), batch[j]!.expression);
-        if (isWord) {
-          out.tool_call_rate += sc.tool_call / list.length;
-          out.valid_tool_format_rate += sc.valid_tool_format / list.length;
-          out.math_correct_rate += sc.math_correct / list.length;
-        } else out.copy_rate += sc.copied / list.length;
+        if (list === words) {
+          n.tool_call += sc.tool_call;
+          n.valid_tool_format += sc.valid_tool_format;
+          n.math_correct += sc.math_correct;
+        } else n.copied += sc.copied;
       });
     }
   }
-  return out;
+  const rate = (k: number, of: unknown[]) => (of.length ? k / of.length : 0);
+  return { tool_call_rate: rate(n.tool_call, words), valid_tool_format_rate: rate(n.valid_tool_format, words), math_correct_rate: rate(n.math_correct, words), copy_rate: rate(n.copied, copies) };
 }
 
 export const deltaTranscoderKind: ExperimentKind<DeltaTranscoderConfig> = {
