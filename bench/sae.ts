@@ -8,8 +8,8 @@
  *    (SAELens' definitions, sae/metrics.ts).
  * 2. Throughput: training tokens per second of the step loop (activations already cached), against
  *    (a) the FLOP bound — (6·d_in·d_sae + 6·d_sae·d_out + 2·d_in·d_sae) FLOPs per token over the
- *    jax-js matmul rate measured in this run — and (b) PyTorch (python3 + torch, when installed) on
- *    the same shapes, measured in the same run.
+ *    jax-js rate of the step's own matmul shape measured in this run — and (b) PyTorch
+ *    (/usr/bin/python3 with Debian's torch, when installed) on the same shapes, in the same run.
  *
  *   node --import tsx bench/sae.ts [--steps N]
  */
@@ -29,7 +29,24 @@ const { ModelActivations } = await import("../src/sae/activation-store.js");
 const { FileActivations, writeActivationCache } = await import("../src/sae/activation-cache-node.js");
 const { trainDictionary } = await import("../src/sae/train.js");
 const { reconstructionMetrics, spliceMetrics, single } = await import("../src/sae/metrics.js");
-const { matmulGflops } = await import("./flops.js");
+const { numpy: np } = await import("@jax-js/jax");
+
+/** GFLOP/s of the step's own matmul shape, [batch × d_in] by [d_in × d_sae] (median of 9 after 3 warm-ups). */
+async function dictionaryMatmulGflops(m: number, k: number, n: number): Promise<number> {
+  const a = np.ones([m, k]);
+  const b = np.ones([k, n]);
+  for (let i = 0; i < 3; i++) await np.matmul(a.ref, b.ref).data();
+  const times: number[] = [];
+  for (let i = 0; i < 9; i++) {
+    const t = performance.now();
+    await np.matmul(a.ref, b.ref).data();
+    times.push(performance.now() - t);
+  }
+  a.dispose();
+  b.dispose();
+  times.sort((x, y) => x - y);
+  return (2 * m * k * n) / (times[4]! / 1000) / 1e9;
+}
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(name);
@@ -46,7 +63,7 @@ const rows = tokenRows(model.tokenizer, trainingDocuments(buildFactWorld()), 64)
 const train = rows.slice(0, rows.length - 200);
 const validation = rows.slice(-200, -100);
 const test = rows.slice(-100);
-const gflops = await matmulGflops(model.config);
+const gflops = await dictionaryMatmulGflops(batchTokens, model.config.dModel, dSae);
 const tmp = await mkdtemp(path.join(os.tmpdir(), "bench-sae-"));
 
 const runs = [
@@ -85,7 +102,10 @@ const flopsPerToken = 6 * dIn * dSae + 6 * dSae * dOut + 2 * dIn * dSae;
 const bound = (gflops * 1e9) / flopsPerToken;
 let torchLine = "| PyTorch (same shapes, same run) | not installed | — |";
 try {
-  const out = execFileSync("python3", [path.join(import.meta.dirname, "sae_reference_torch.py"), String(dIn), String(dSae), String(dOut), String(k), String(batchTokens), "30", String(os.availableParallelism())], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  // Debian's python3-torch, threads as ENGINE-NOTES.md recommends (OpenBLAS 2 threads, torch 1), as bench/run.ts.
+  const out = execFileSync("/usr/bin/python3", [path.join(import.meta.dirname, "sae_reference_torch.py"), String(dIn), String(dSae), String(dOut), String(k), String(batchTokens), "30", "1"], {
+    encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], env: { ...process.env, OPENBLAS_NUM_THREADS: "2" },
+  });
   const t = JSON.parse(out) as { torch: string; threads: number; tokens_per_second: number };
   torchLine = `| PyTorch ${t.torch} (${t.threads} threads, same shapes, same run) | ${t.tokens_per_second.toFixed(0)} | ${(t.tokens_per_second / tokensPerSecond).toFixed(2)}× ours |`;
 } catch {
