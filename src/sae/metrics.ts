@@ -47,7 +47,7 @@ export function splicePatch(terms: DictionarySplice["terms"], options: { keepErr
 
 /** Reconstruction metrics of Σ_t s_t · dictionary_t on `rows` (the terms share one site). */
 export async function reconstructionMetrics(model: Model, terms: DictionarySplice["terms"], rows: readonly number[][], batchRows = 16): Promise<ReconstructionMetrics> {
-  const { hookIn, hookOut, dSae } = terms[0]!.dictionary;
+  const { hookIn, hookOut } = terms[0]!.dictionary;
   const fired = new Uint8Array(terms.reduce((s, t) => s + t.dictionary.dSae, 0));
   let sse = 0;
   let sum: Float64Array | undefined;
@@ -99,7 +99,6 @@ export async function reconstructionMetrics(model: Model, terms: DictionarySplic
   // Σ‖y − ȳ‖² = Σ‖y‖² − N‖ȳ‖².
   const meanSq = sum!.reduce((s, v) => s + (v / tokens) ** 2, 0);
   const variance = sumSq - tokens * meanSq;
-  void dSae;
   return { mse: sse / tokens, explainedVariance: 1 - sse / variance, l0: active / tokens, deadFraction: 1 - fired.reduce((a, b) => a + b, 0) / fired.length, tokens };
 }
 

@@ -120,7 +120,7 @@ function initParams(o: DictionaryTrainOptions, dIn: number, dOut: number, first:
   return { W_enc, W_dec, b_enc: new Float32Array(o.dSae), b_dec };
 }
 
-/** base(x) on the host, for targets of a delta (borrowing nothing of the caller). */
+/** base(x), the frozen base dictionary's output that a delta's target subtracts (consumes x). */
 async function baseOutput(base: DictionaryArrays | undefined, activation: DictionaryActivation | undefined, x: Arr): Promise<Arr | undefined> {
   if (!base) {
     x.dispose();
