@@ -70,7 +70,7 @@ export const deltaTranscoderSchema = s.object({
     lr: s.number({ min: 0, exclusiveMin: true }).default(1e-3).describeAs("learning rate"),
   }),
   delta: s.object({
-    widths: s.array(s.int({ min: 1 }), { minItems: 1 }).default([32, 64]).describeAs("delta widths d_new"),
+    widths: s.array(s.int({ min: 1 }), { minItems: 1 }).default([32, 64, 128]).describeAs("delta widths d_new"),
     k: s.int({ min: 1 }).default(8).describeAs("TopK k of each delta"),
     lr: s.number({ min: 0, exclusiveMin: true }).default(1e-3).describeAs("learning rate"),
   }),
