@@ -157,17 +157,18 @@ async function behaviour(model: Model, items: readonly BehaviourItem[], maxNewTo
 
 export const deltaTranscoderKind: ExperimentKind<DeltaTranscoderConfig> = {
   name: "delta-transcoder",
-  version: "1",
+  version: "2",
   description: "LoRA fine-tune → base transcoders on the base model → delta transcoders on the fine-tuned model (base frozen) → ΔCE and tool-call behaviour of raw / base only / base + α·delta.",
   schema: deltaTranscoderSchema,
-  objective: { metric: "best_delta_tool_call_gap", direction: "minimize" },
+  objective: { metric: "delta_tool_call_gap", direction: "minimize" },
   metrics: {
     delta_ce: { version: 1, definition: "CE with the splice − CE of the raw fine-tuned model on held-out text (SAELens ce_loss_with_sae − ce_loss_without_sae)" },
     tool_call_rate: { version: 1, definition: "share of held-out word problems whose completion contains <tool_call>" },
     valid_tool_format_rate: { version: 1, definition: "share of word problems answered with exactly <tool_call> calculator ( EXPR ) </tool_call>, EXPR well formed" },
     math_correct_rate: { version: 1, definition: "share of word problems whose call's expression evaluates to the problem's answer" },
     copy_rate: { version: 1, definition: "share of copy prompts answered with the expression itself" },
-    best_delta_tool_call_gap: { version: 1, definition: "min over layers, widths and α of |tool-call rate(base + α·delta) − tool-call rate(raw fine-tuned)|" },
+    delta_tool_call_gap: { version: 1, definition: "|tool-call rate(base + 1·delta) − tool-call rate(raw fine-tuned)|, the smallest over widths, at the layer where base only departs most from the raw model" },
+    base_only_tool_call_gap: { version: 1, definition: "|tool-call rate(base only) − tool-call rate(raw fine-tuned)| at that layer" },
   },
   stages: [
     {
@@ -341,18 +342,29 @@ export const deltaTranscoderKind: ExperimentKind<DeltaTranscoderConfig> = {
         const { deltaTranscoderFigures, deltaTranscoderTable } = await import("./delta-transcoder-report.js");
         const ft = ctx.inputs.finetune as { before: Record<string, number>; after: Record<string, number> };
         const ev = ctx.inputs.evaluate as { ce_raw: number; conditions: Record<string, number | string | null>[] };
+        // Per layer: how far base only, and the closest base + 1·delta, are from the raw fine-tuned
+        // model's tool-call rate. The objective is the delta's gap at the layer where base only
+        // departs most (the layer the fine-tune changed); untouched layers would make it trivially 0.
         const rawRate = ft.after.tool_call_rate!;
-        const deltas = ev.conditions.filter((r) => r.condition === "base+delta");
-        const gap = Math.min(...deltas.map((r) => Math.abs((r.tool_call_rate as number) - rawRate)));
-        const baseGaps = ev.conditions.filter((r) => r.condition === "base_only").map((r) => Math.abs((r.tool_call_rate as number) - rawRate));
-        ctx.metric("best_delta_tool_call_gap", gap);
-        ctx.metric("best_base_only_tool_call_gap", Math.min(...baseGaps));
+        const rateGap = (r: Record<string, number | string | null>) => Math.abs((r.tool_call_rate as number) - rawRate);
+        const perLayer = c.layers.map((layer) => {
+          const rows = ev.conditions.filter((r) => r.layer === layer);
+          const baseGap = rateGap(rows.find((r) => r.condition === "base_only")!);
+          const deltaGap = Math.min(...rows.filter((r) => r.condition === "base+delta" && r.alpha === 1).map(rateGap));
+          ctx.metric(`layer${layer}.base_only_tool_call_gap`, baseGap);
+          if (Number.isFinite(deltaGap)) ctx.metric(`layer${layer}.delta_tool_call_gap`, deltaGap);
+          return { layer, baseGap, deltaGap };
+        });
+        const focus = perLayer.reduce((a, b) => (b.baseGap > a.baseGap ? b : a));
+        const gap = focus.deltaGap;
+        ctx.metric("delta_tool_call_gap", gap);
+        ctx.metric("base_only_tool_call_gap", focus.baseGap);
         for (const [k, v] of Object.entries(ft.after)) ctx.metric(`finetuned.${k}`, v);
         for (const [k, v] of Object.entries(ft.before)) ctx.metric(`base_model.${k}`, v);
         const results = { base_model: ft.before, finetuned: ft.after, ce_raw: ev.ce_raw, conditions: ev.conditions, layers: c.layers, widths: c.delta.widths, alphas: c.alphas };
         await writeJsonFile(path.join(ctx.dir, "results.json"), results);
         await writeReportSection(ctx.dir, { tables: [deltaTranscoderTable(results)], figures: deltaTranscoderFigures(results) });
-        return { best_delta_tool_call_gap: gap, best_base_only_tool_call_gap: Math.min(...baseGaps), finetuned: ft.after, base_model: ft.before };
+        return { focus_layer: focus.layer, delta_tool_call_gap: gap, base_only_tool_call_gap: focus.baseGap, per_layer: perLayer, finetuned: ft.after, base_model: ft.before };
       },
     },
   ],
