@@ -2,11 +2,15 @@
 import { numpy as np } from "@jax-js/jax";
 import type { ModelConfig } from "../src/model/types.js";
 
-/** GFLOP/s of a [2048 × d_model] by [d_model × d_mlp] matmul (median of 9 after 3 warm-ups). */
-export async function matmulGflops(c: ModelConfig): Promise<number> {
-  const M = 2048;
-  const a = np.ones([M, c.dModel]);
-  const b = np.ones([c.dModel, c.dMlp]);
+/** GFLOP/s of a [2048 × d_model] by [d_model × d_mlp] matmul (the model's MLP shape). */
+export function matmulGflops(c: ModelConfig): Promise<number> {
+  return matmulGflopsAt(2048, c.dModel, c.dMlp);
+}
+
+/** GFLOP/s of an [m × k] by [k × n] matmul, read back after each call (median of 9 after 3 warm-ups). */
+export async function matmulGflopsAt(m: number, k: number, n: number): Promise<number> {
+  const a = np.ones([m, k]);
+  const b = np.ones([k, n]);
   for (let i = 0; i < 3; i++) await np.matmul(a.ref, b.ref).data();
   const times: number[] = [];
   for (let i = 0; i < 9; i++) {
@@ -17,7 +21,7 @@ export async function matmulGflops(c: ModelConfig): Promise<number> {
   a.dispose();
   b.dispose();
   times.sort((x, y) => x - y);
-  return (2 * M * c.dModel * c.dMlp) / (times[4]! / 1000) / 1e9;
+  return (2 * m * k * n) / (times[4]! / 1000) / 1e9;
 }
 
 /** Forward FLOPs per token: 2 × (non-embedding matmul weights + unembedding) + attention over `ctx` keys. */

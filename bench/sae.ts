@@ -29,24 +29,7 @@ const { ModelActivations } = await import("../src/sae/activation-store.js");
 const { FileActivations, writeActivationCache } = await import("../src/sae/activation-cache-node.js");
 const { trainDictionary } = await import("../src/sae/train.js");
 const { reconstructionMetrics, spliceMetrics, single } = await import("../src/sae/metrics.js");
-const { numpy: np } = await import("@jax-js/jax");
-
-/** GFLOP/s of the step's own matmul shape, [batch × d_in] by [d_in × d_sae] (median of 9 after 3 warm-ups). */
-async function dictionaryMatmulGflops(m: number, k: number, n: number): Promise<number> {
-  const a = np.ones([m, k]);
-  const b = np.ones([k, n]);
-  for (let i = 0; i < 3; i++) await np.matmul(a.ref, b.ref).data();
-  const times: number[] = [];
-  for (let i = 0; i < 9; i++) {
-    const t = performance.now();
-    await np.matmul(a.ref, b.ref).data();
-    times.push(performance.now() - t);
-  }
-  a.dispose();
-  b.dispose();
-  times.sort((x, y) => x - y);
-  return (2 * m * k * n) / (times[4]! / 1000) / 1e9;
-}
+const { matmulGflopsAt } = await import("./flops.js");
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(name);
@@ -63,7 +46,7 @@ const rows = tokenRows(model.tokenizer, trainingDocuments(buildFactWorld()), 64)
 const train = rows.slice(0, rows.length - 200);
 const validation = rows.slice(-200, -100);
 const test = rows.slice(-100);
-const gflops = await dictionaryMatmulGflops(batchTokens, model.config.dModel, dSae);
+const gflops = await matmulGflopsAt(batchTokens, model.config.dModel, dSae);
 const tmp = await mkdtemp(path.join(os.tmpdir(), "bench-sae-"));
 
 const runs = [
