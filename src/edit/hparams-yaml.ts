@@ -10,20 +10,21 @@ import { ConfigError } from "../errors.js";
 import type { ModelConfig } from "../model/types.js";
 import { didYouMean } from "../util/closest.js";
 import { alphaEditDefaults, ftDefaults, memitDefaults, romeDefaults } from "./hparams.js";
+import { EDITOR_DEFINITIONS } from "./definitions.js";
 import { REFERENCE_MOM2_SAMPLE } from "./mom2.js";
+import type { HparamField, HparamKind } from "./types.js";
 
-export type EditorName = "ft" | "ft-l" | "ft-m" | "rome" | "r-rome" | "memit" | "alphaedit";
+type LocateEditorName = "ft" | "ft-l" | "ft-m" | "rome" | "r-rome" | "memit" | "alphaedit";
+/** An editing method's name: the locate-and-edit ones below or one of EDITOR_DEFINITIONS. */
+export type EditorName = string;
 
+const LOCATE_EDITORS: readonly LocateEditorName[] = ["ft", "ft-l", "ft-m", "rome", "r-rome", "memit", "alphaedit"];
 /** The editing methods by name (registry.ts makes each one). */
-export const EDITOR_NAMES: readonly EditorName[] = ["ft", "ft-l", "ft-m", "rome", "r-rome", "memit", "alphaedit"];
+export const EDITOR_NAMES: readonly EditorName[] = [...LOCATE_EDITORS, ...EDITOR_DEFINITIONS.map((d) => d.name)];
 
-export type HparamKind = Kind;
-type Kind = "number" | "int" | "bool" | "string" | "int[]" | "string[]" | "pairs" | "numberOrFalse" | "objective" | "keyMode" | "templateGroups" | "mom2Sample";
-
-interface FieldSpec {
-  field: string;
-  kind: Kind;
-}
+export type { HparamKind };
+type Kind = HparamKind;
+type FieldSpec = HparamField;
 
 const VALUE: Record<string, FieldSpec> = {
   v_num_grad_steps: { field: "vNumGradSteps", kind: "int" },
@@ -46,7 +47,7 @@ const VALUE: Record<string, FieldSpec> = {
   mom2_adjustment: { field: "mom2Adjustment", kind: "bool" },
 };
 
-const SPECS: Record<EditorName, Record<string, FieldSpec>> = {
+const SPECS: Record<string, Record<string, FieldSpec>> = {
   rome: { ...VALUE, layers: { field: "layer", kind: "int[]" }, key_mode: { field: "keyMode", kind: "keyMode" } },
   "r-rome": {},
   memit: { ...VALUE, layers: { field: "layers", kind: "int[]" }, mom2_update_weight: { field: "mom2UpdateWeight", kind: "number" } },
@@ -67,6 +68,7 @@ SPECS["r-rome"] = SPECS.rome;
 SPECS.alphaedit = { ...SPECS.memit, nullspace_threshold: { field: "nullspaceThreshold", kind: "number" }, L2: { field: "L2", kind: "number" } };
 SPECS["ft-l"] = SPECS.ft;
 SPECS["ft-m"] = SPECS.ft;
+for (const d of EDITOR_DEFINITIONS) SPECS[d.name] = d.keys;
 
 /** Every hparams key some editor accepts (EasyEdit's snake_case names) with its value kind, so a config schema can offer them all. */
 export function hparamKeyKinds(): Record<string, HparamKind> {
@@ -82,6 +84,8 @@ const IGNORED = new Set([
 ]);
 
 export function defaultsFor(name: EditorName, config: ModelConfig): Record<string, unknown> {
+  const defined = EDITOR_DEFINITIONS.find((d) => d.name === name);
+  if (defined) return { ...defined.defaults(config) };
   switch (name) {
     case "rome":
       return { ...romeDefaults(config) };
@@ -92,7 +96,7 @@ export function defaultsFor(name: EditorName, config: ModelConfig): Record<strin
     case "alphaedit":
       return { ...alphaEditDefaults(config) };
     default:
-      return { ...ftDefaults(config, name) };
+      return { ...ftDefaults(config, name as "ft" | "ft-l" | "ft-m") };
   }
 }
 
@@ -132,7 +136,7 @@ export function readHparams(name: EditorName, source: string | Record<string, un
       out.mom2MaxLength = Math.min(REFERENCE_MOM2_SAMPLE.maxLength, config.nCtx);
     } else if (s.field === "layer") {
       const ls = v as number[];
-      if (ls.length !== 1) throw new ConfigError("HPARAMS_VALUE", `ROME edits one layer; layers has ${ls.length}`, { file, field: key, fix: "give layers: [l]" });
+      if (ls.length !== 1) throw new ConfigError("HPARAMS_VALUE", `${name} edits one layer; layers has ${ls.length}`, { file, field: key, fix: "give layers: [l]" });
       out.layer = ls[0];
     } else out[s.field] = v;
   }
@@ -150,7 +154,7 @@ function checkIgnored(key: string, value: unknown, file?: string): void {
 }
 
 function checkLayers(name: EditorName, out: Record<string, unknown>, config: ModelConfig, file?: string): void {
-  const layers = "layer" in out ? [out.layer as number] : (out.layers as number[]);
+  const layers = "layer" in out ? [out.layer as number] : Array.isArray(out.layers) ? (out.layers as number[]) : [];
   for (const l of layers) {
     if (!(Number.isInteger(l) && l >= 0 && l < config.nLayers)) {
       throw new ConfigError("HPARAMS_VALUE", `layer ${l} does not exist (the model has ${config.nLayers} layers)`, { file, field: "layers", fix: `choose layers in 0…${config.nLayers - 1}` });

@@ -13,9 +13,20 @@
  * Every case is also scored on the unedited model ("pre"), which locality needs and which gives the
  * "vs unedited" columns. Each result records when it was evaluated and how many edits the model
  * held then, plus edit and evaluation times.
+ *
+ * A sequential stream can also be measured along the way (`streamAt`: after edit 1, 10, 100 …, as
+ * EasyEdit's sequential_edit and the WISE paper's T = 1, 10, 100, 1000 tables): at each point T
+ * the T cases edited so far are scored on the model holding those T edits, and the Frobenius norm
+ * of every edited matrix (‖W + ΣΔ‖ for weight patches; each tensor of an attached module) is
+ * recorded, since locate-and-edit methods collapse as those norms grow (Gupta et al. 2024).
+ *
+ * Editors of kind "memory" (types.ts: GRACE, WISE, ELDER) are given the start model at every call
+ * and return their whole memory; the stream's model is the start model with the latest memory.
  */
 import type { Model } from "../model/types.js";
-import { applyPatch, composePatches, type Patch, type WeightPatch } from "../model/patch.js";
+import { applyPatch, composePatches, flattenPatch, type Patch } from "../model/patch.js";
+import { moduleKind } from "../model/modules/index.js";
+import { readF32 } from "../tensor/own.js";
 import { aggregateMetrics, caseMetrics, referenceVectorizer, type MetricSet, type MetricSummary } from "../eval/editing/metrics.js";
 import { scoreCases, type CaseScores, type ScoreCasesOptions } from "../eval/editing/score.js";
 import type { TfidfVectorizer } from "../eval/editing/tfidf.js";
@@ -41,6 +52,19 @@ export interface ProtocolOptions<H> {
    * last finished edit instead of from zero (the caller decides where and how it is stored).
    */
   checkpoint?: StreamCheckpoint;
+  /**
+   * Sequential mode: measure the stream after these numbers of edits (e.g. [1, 10, 100]); each
+   * point is reached at the end of the first editor call that brings the count to it or past it.
+   */
+  streamAt?: number[];
+}
+
+/** The stream measured after `edits` edits: the edited cases' metrics then, and matrix norms. */
+export interface StreamPoint {
+  edits: number;
+  summary: Record<string, MetricSummary>;
+  /** Frobenius norm of each edited matrix (weight patches) or module tensor, by name. */
+  norms: Record<string, number>;
 }
 
 /**
@@ -51,13 +75,15 @@ export interface ProtocolOptions<H> {
 export interface StreamProgress {
   groupsDone: number;
   applied: number;
-  patches: WeightPatch[];
+  /** Every call's patch in order ("compose" editors); the latest memory alone ("memory" editors). */
+  patches: Patch[];
   editorState?: unknown;
   pre: CaseScores[];
   results: (CaseResult | null)[];
   editSecondsOf: number[];
   editTotal: number;
   evalTotal: number;
+  stream?: StreamPoint[];
 }
 
 export interface StreamCheckpoint {
@@ -93,6 +119,8 @@ export interface ProtocolResult {
   summary: { pre: Record<string, MetricSummary>; post: Record<string, MetricSummary> };
   /** The last sequential model's patches composed (sequential mode), for saving. */
   patch?: Patch;
+  /** Sequential mode with streamAt: the stream's points in order. */
+  stream?: StreamPoint[];
   seconds: { edit: number; eval: number; total: number };
 }
 
@@ -134,6 +162,7 @@ export async function runProtocol<H>(model: Model, editor: Editor<H>, cases: rea
 
   const groups = chunks(cases.map((_, i) => i), batchSize);
   let patch: Patch | undefined;
+  let streamPoints: StreamPoint[] | undefined;
   // Editors with memory of earlier edits (AlphaEdit's accumulated keys) start each independent
   // edit, and each sequential run, with a clean memory.
   const reset = () => (editor as { reset?: () => void }).reset?.();
@@ -152,30 +181,45 @@ export async function runProtocol<H>(model: Model, editor: Editor<H>, cases: rea
       }
     }
   } else {
-    // Each step edits the current model; the previous intermediate model is freed once the next
-    // one holds its own references to the shared parameters.
+    // "compose": each step edits the current model and its patch is composed on; the previous
+    // intermediate model is freed once the next holds its own references to the shared
+    // parameters. "memory": each step edits the start model and its patch replaces the last.
+    const memory = editor.sequential === "memory";
     reset();
-    const patches: WeightPatch[] = resumed?.patches ?? [];
+    const patches: Patch[] = resumed?.patches ?? [];
     const editSecondsOf: number[] = resumed?.editSecondsOf ?? new Array(cases.length).fill(0);
+    const stream: StreamPoint[] = resumed?.stream ?? [];
+    const streamAt = [...new Set(options.streamAt ?? [])].filter((t) => t >= 1).sort((a, b) => a - b);
     let applied = resumed?.applied ?? 0;
-    if (resumed?.editorState !== undefined) editor.importState?.(resumed.editorState);
-    // A resumed stream re-applies the finished calls' patches one by one, as they were applied.
+    let groupsDone = resumed?.groupsDone ?? 0;
+    if (resumed?.editorState !== undefined || (memory && patches.length)) editor.importState?.(resumed?.editorState, memory ? patches[0] : undefined);
+    // A resumed stream re-applies the finished calls' patches, as they were applied.
     let current = patches.length ? applyPatch(model, composePatches(patches)) : model;
     try {
-      for (const idx of groups.slice(resumed?.groupsDone ?? 0)) {
+      for (const idx of groups.slice(groupsDone)) {
         const te = now();
-        const p = await editor.edit(current, idx.map((i) => cases[i]!.request), hparams, context);
+        const p = await editor.edit(memory ? model : current, idx.map((i) => cases[i]!.request), hparams, context);
         const editSeconds = now() - te;
         editTotal += editSeconds;
         idx.forEach((i) => (editSecondsOf[i] = editSeconds));
-        patches.push(p);
-        const next = applyPatch(current, p);
+        if (memory) patches.splice(0, patches.length, p);
+        else patches.push(p);
+        const next = applyPatch(memory ? model : current, p);
         if (current !== model) current.dispose();
         current = next;
+        const before = applied;
         applied += idx.length;
         if (timing === "after-edit") await evaluate(current, idx, applied, editSeconds);
+        if (streamAt.some((t) => t > before && t <= applied)) {
+          const te2 = now();
+          const scored = cases.slice(0, applied);
+          const post = await scoreCases(current, scored, options.scoring);
+          const metrics = scored.map((c, i) => caseMetrics(c, post[i]!, pre[i], vec));
+          stream.push({ edits: applied, summary: aggregateMetrics(metrics), norms: await editedNorms(current, patches) });
+          evalTotal += now() - te2;
+        }
         await options.checkpoint?.save({
-          groupsDone: patches.length,
+          groupsDone: ++groupsDone,
           applied,
           patches,
           editorState: editor.exportState?.(),
@@ -184,6 +228,7 @@ export async function runProtocol<H>(model: Model, editor: Editor<H>, cases: rea
           editSecondsOf,
           editTotal,
           evalTotal,
+          stream,
         });
       }
       if (timing === "after-all") {
@@ -194,7 +239,8 @@ export async function runProtocol<H>(model: Model, editor: Editor<H>, cases: rea
     } finally {
       if (current !== model) current.dispose();
     }
-    patch = composePatches(patches, { method: `${editor.name} (sequential, ${patches.length} steps)` });
+    patch = memory ? patches[0] : composePatches(patches, { method: `${editor.name} (sequential, ${patches.length} steps)` });
+    streamPoints = stream;
 
     async function evaluateWithEditTimes(idx: number[]) {
       const te = now();
@@ -215,8 +261,26 @@ export async function runProtocol<H>(model: Model, editor: Editor<H>, cases: rea
     cases: results,
     summary: { pre: aggregateMetrics(results.map((r) => r.pre)), post: aggregateMetrics(results.map((r) => r.post)) },
     patch,
+    ...(streamPoints?.length ? { stream: streamPoints } : {}),
     seconds: { edit: editTotal, eval: evalTotal, total: now() - t0 },
   };
+}
+
+/**
+ * Frobenius norms of what the patches change: every weight-patched matrix as it is in `model`
+ * (W + ΣΔ), and every tensor an attached module holds (GRACE's values, WISE's side memory).
+ */
+async function editedNorms(model: Model, patches: readonly Patch[]): Promise<Record<string, number>> {
+  const norms: Record<string, number> = {};
+  const frob = (x: Float32Array) => Math.sqrt(x.reduce((a, v) => a + v * v, 0));
+  for (const leaf of patches.flatMap(flattenPatch)) {
+    if (leaf.type === "weights") {
+      for (const name of Object.keys(leaf.deltas)) if (!(name in norms)) norms[name] = frob(await readF32(model.params[name]!.ref));
+    } else if (leaf.type === "module") {
+      for (const [name, t] of Object.entries(moduleKind(leaf.module.kind).encode(leaf.module).tensors)) norms[`${leaf.module.kind}.${name}`] = frob(t.data);
+    }
+  }
+  return norms;
 }
 
 function makeResult(

@@ -9,6 +9,7 @@ import { didYouMean } from "../util/closest.js";
 import { alphaEdit, AlphaEditState } from "./alphaedit.js";
 import { ftEdit } from "./ft.js";
 import { alphaEditDefaults, ftDefaults, memitDefaults, romeDefaults, type AlphaEditHparams, type FtHparams, type MemitHparams, type RomeHparams } from "./hparams.js";
+import { EDITOR_DEFINITIONS } from "./definitions.js";
 import { EDITOR_NAMES } from "./hparams-yaml.js";
 import { memitEdit } from "./memit.js";
 import { romeEdit } from "./rome.js";
@@ -27,6 +28,8 @@ export function getEditor(name: "alphaedit"): AlphaEditEditor;
 export function getEditor(name: "ft" | "ft-l" | "ft-m"): Editor<FtHparams>;
 export function getEditor(name: string): Editor<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 export function getEditor(name: string): Editor<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const defined = EDITOR_DEFINITIONS.find((d) => d.name === name);
+  if (defined) return defined.create();
   switch (name) {
     case "rome":
     case "r-rome": {

@@ -121,7 +121,9 @@ export async function loglikelihoodTokens(model: Model, requests: TokenRequest[]
     });
     // Padded logits: the padding columns are −1e9 and change neither logsumexp nor argmax, and no
     // gather cuts them off (model/types.ts ForwardOptions.paddedLogits).
-    const { logits, cache } = model.forward(tokens, { attentionMask: mask, hooks: options.hooks, paddedLogits: true });
+    // The key retrieval-based edits (GRACE, WISE) read: each row's last context token.
+    const queryPositions = idx.map((i, b) => Math.max(0, inputs[b]!.length - requests[i]!.continuation.length));
+    const { logits, cache } = model.forward(tokens, { attentionMask: mask, hooks: options.hooks, paddedLogits: true, queryPositions });
     disposeTree(cache);
     if (!logits) throw new Error("loglikelihood: forward returned no logits");
     const { logprobs, greedy } = tokenLogprobs(logits, np.array(targets, { dtype: np.int32 }));

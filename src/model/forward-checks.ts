@@ -40,6 +40,10 @@ export function validateForward(config: ModelConfig, tokens: number[][], options
   }
   const len = tokens[0]?.length ?? 0;
   if (tokens.length === 0 || len === 0) throw new ConfigError("EMPTY_INPUT", "tokens must be a non-empty [batch][pos] array", { field: "tokens" });
+  const q = options.queryPositions;
+  if (q !== undefined && (q.length !== tokens.length || q.some((p) => !(Number.isInteger(p) && p >= 0 && p < len)))) {
+    throw new ConfigError("BAD_OPTION", `queryPositions must hold one position in [0, ${len}) per row (${tokens.length} rows)`, { field: "queryPositions" });
+  }
   for (const row of tokens) {
     if (row.length !== len) throw new ConfigError("RAGGED_INPUT", "every row of tokens must have the same length (pad and pass attentionMask)", { field: "tokens" });
     for (const t of row) {

@@ -110,6 +110,16 @@ function padKV(layers: KVLayers, capacity: number): KVLayers {
   });
 }
 
+/** Each row's last real token: the last 1 of its attention-mask row (len − 1 with no mask). */
+function lastRealPositions(batch: number, len: number, mask?: number[][]): number[] {
+  return Array.from({ length: batch }, (_, b) => {
+    const row = mask?.[b];
+    if (!row) return len - 1;
+    const last = row.lastIndexOf(1);
+    return last < 0 ? len - 1 : last;
+  });
+}
+
 export function forward(
   config: ModelConfig,
   params: Params,
@@ -144,7 +154,7 @@ export function forward(
     return result;
   }
   const positions = Array.from({ length: len }, (_, t) => past + t);
-  const hooks = new HookRunner(options.hooks, options.cache, options.stopAt, positions, options.promptLength);
+  const hooks = new HookRunner(options.hooks, options.cache, options.stopAt, positions, options.promptLength, options.queryPositions ?? lastRealPositions(batch, len, options.attentionMask));
   const wantKV = options.returnKV === true || kvIn !== undefined;
   const range: CoreRange = {};
   const k = Math.min(internals.ownLayers ?? 0, firstHookedLayer(config, options), config.nLayers - 1);

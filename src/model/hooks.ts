@@ -20,6 +20,7 @@ export class HookRunner {
     private readonly stopAt: string | undefined,
     private readonly positions: number[],
     private readonly promptLength?: number,
+    private readonly queryPositions: number[] = [],
   ) {
     this.hooks = new Map(Object.entries(hooks ?? {}));
     if (typeof cache === "function") this.wants = cache;
@@ -34,7 +35,7 @@ export class HookRunner {
     if (this.stopped) return x;
     const hook = this.hooks.get(name);
     if (hook) {
-      const ctx: HookContext = { name, positions: this.positions };
+      const ctx: HookContext = { name, positions: this.positions, queryPositions: this.queryPositions };
       if (layer !== undefined) ctx.layer = layer;
       if (this.promptLength !== undefined) ctx.promptLength = this.promptLength;
       x = hook(x, ctx);

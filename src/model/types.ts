@@ -109,6 +109,15 @@ export interface HookContext {
    * hook can act on generated positions only (patch.ts "after-prompt").
    */
   promptLength?: number;
+  /**
+   * Per batch row, the index (along this call's position axis) of the token whose activation
+   * retrieval-based modules read as the input's key — GRACE's codebook query, WISE's router,
+   * ELDER's deferral: the last token of the input (EasyEdit's GRACE: key_id = the last prompt
+   * token; generation: each new token). Teacher-forced scoring (eval/logprobs.ts) sets it to the
+   * last context token of each row, so the continuation scored after it is not part of the key;
+   * otherwise forward() fills in each row's last real token (attention mask).
+   */
+  queryPositions: number[];
 }
 
 /** Which activations to return: a list of hook point names, or a predicate over names. */
@@ -170,6 +179,8 @@ export interface ForwardOptions {
   logitsPositions?: "all" | "last";
   /** Passed to hooks as HookContext.promptLength. */
   promptLength?: number;
+  /** Passed to hooks as HookContext.queryPositions (one per row); default: each row's last real token. */
+  queryPositions?: number[];
 }
 
 export interface ForwardResult {

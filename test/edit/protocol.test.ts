@@ -10,6 +10,9 @@ import { applyPatch, flattenPatch } from "../../src/model/patch.js";
 import { readF32 } from "../../src/tensor/own.js";
 import { initEngine } from "../../src/tensor/engine.js";
 import { constantEditor, fwCase, tinyWordModel, WORDS } from "./edit-fixtures.js";
+import type { Editor } from "../../src/edit/types.js";
+import type { WeightPatch } from "../../src/model/patch.js";
+import type { Model } from "../../src/model/types.js";
 
 await initEngine();
 
@@ -108,5 +111,40 @@ test("sequential: patches compose; after-edit sees k edits, after-all sees N; th
   // The original model is untouched.
   const w = await readF32(model.params[name]!.ref.sub(np.zeros(model.params[name]!.shape)));
   assert.ok(w.length > 0);
+  model.dispose();
+});
+
+test("sequential with a memory editor: each call edits the start model and its patch replaces the last; streamAt measures the stream", async () => {
+  const model = tinyWordModel();
+  const name = `blocks.${model.config.nLayers - 1}.mlp.W_out`;
+  const shape = model.params[name]!.shape as number[];
+  const seen: Model[] = [];
+  let edits = 0;
+  // Its memory after k edits is one delta of k·0.05: composed instead of replaced, three calls would give 0.3.
+  const memoryEditor: Editor<Record<string, never>> = {
+    name: "memory",
+    sequential: "memory",
+    defaults: () => ({}),
+    reset: () => (edits = 0),
+    async edit(m, requests): Promise<WeightPatch> {
+      seen.push(m);
+      edits += requests.length;
+      return { type: "weights", info: { method: "memory" }, deltas: { [name]: { shape, data: new Float32Array(shape[0]! * shape[1]!).fill(0.05 * edits) } } };
+    },
+  };
+  const r = await runProtocol(model, memoryEditor, cases, { mode: "sequential", evaluate: "after-all", streamAt: [1, 2, 10] });
+  assert.ok(seen.every((m) => m === model), "every call is given the start model");
+  const rebuilt = applyPatch(model, r.patch!);
+  const diff = await readF32(rebuilt.params[name]!.ref.sub(model.params[name]!.ref));
+  assert.ok(diff.every((d) => Math.abs(d - 0.15) < 1e-5), `W' = W + 0.15, got ${diff[0]}`);
+  // Points after edits 1 and 2 (10 is past the stream's 3 edits): the first T cases scored, and ‖W + T·0.05‖.
+  assert.deepEqual(r.stream!.map((p) => p.edits), [1, 2]);
+  assert.equal(r.stream![0]!.summary.reliability!.n, 1);
+  assert.equal(r.stream![1]!.summary.reliability!.n, 2);
+  const base = await readF32(model.params[name]!.ref);
+  const frob = (add: number) => Math.sqrt(base.reduce((a, v) => a + (v + add) ** 2, 0));
+  assert.ok(Math.abs(r.stream![0]!.norms[name]! - frob(0.05)) < 1e-3 * frob(0.05));
+  assert.ok(Math.abs(r.stream![1]!.norms[name]! - frob(0.1)) < 1e-3 * frob(0.1));
+  rebuilt.dispose();
   model.dispose();
 });

@@ -119,3 +119,18 @@ test("tokenLogprobs gathers correctly at a GPT-2-sized vocabulary (ids above 42.
   }
   assert.equal(gr[1], 44000);
 });
+
+test("each row's query position (for retrieval-based edits) is its last context token", async () => {
+  const model = fakeModel();
+  const seen: number[][] = [];
+  const forward = model.forward.bind(model);
+  const spy = Object.assign(Object.create(model), {
+    forward: (tokens: number[][], options: Parameters<typeof forward>[1] = {}) => (seen.push(options.queryPositions!), forward(tokens, options)),
+  });
+  // Inputs (context + continuation minus its last token): 3 + 1 = 4 and 5 + 0 = 5 tokens; longest first.
+  await loglikelihoodTokens(spy, [
+    { context: [1, 2, 3], continuation: [4, 5] },
+    { context: [1, 2, 3, 4, 5], continuation: [6] },
+  ]);
+  assert.deepEqual(seen, [[4, 2]]);
+});

@@ -172,3 +172,18 @@ test("hooks on a later block: compiled prefix gives the eager pass's activations
     eager.dispose();
   }
 });
+
+test("queryPositions: each row's last real token by default, the caller's when given, checked", () => {
+  const model = tinyModel("llama");
+  const tokens = tokenRows(3, 5, model.config.vocabSize);
+  const seen: number[][] = [];
+  const hooks = { "blocks.0.hook_resid_post": (x: Arr, ctx: { queryPositions: number[] }) => (seen.push(ctx.queryPositions), x) };
+  const run = (options: object) => disposeTree(model.forward(tokens, { hooks, ...options }));
+  run({});
+  // Right padding: the last 1 of each mask row.
+  run({ attentionMask: [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]] });
+  run({ queryPositions: [0, 2, 4] });
+  assert.deepEqual(seen, [[4, 4, 4], [4, 2, 0], [0, 2, 4]]);
+  assert.throws(() => run({ queryPositions: [0, 5, 1] }), ConfigError);
+  assert.throws(() => run({ queryPositions: [0, 1] }), ConfigError);
+});

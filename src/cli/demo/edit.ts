@@ -30,7 +30,7 @@ export async function editDemoSection(model: Model, log: (line: string) => void)
   const patch = await editor.edit(model, [r], editor.defaults(model.config), { cacheDir: ".scalpel/edit-cache" });
   const edited = applyPatch(model, patch);
   try {
-    log(`  rank-one update of ${Object.keys(patch.deltas).join(", ")} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    log(`  rank-one update of ${Object.keys(patch.type === "weights" ? patch.deltas : {}).join(", ")} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const after = await generate(edited, prompts, { maxNewTokens: 4 });
     const [post] = await scoreCases(edited, [c!]);
     prompts.forEach((p, i) => log(`  ${kinds[i]}: "${p}"  before: ${before.texts[i]!.trim()}  |  after: ${after.texts[i]!.trim()}`));

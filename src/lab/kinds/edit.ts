@@ -13,6 +13,7 @@
  */
 import path from "node:path";
 import { existsSync } from "node:fs";
+import { readdir, rm } from "node:fs/promises";
 import { ConfigError } from "../../errors.js";
 import { BUILTIN_DATA, BUILTIN_DATA_DIR } from "../../data/builtin-node.js";
 import { EDIT_FORMATS, loadEditCases } from "../../data/editing/load.js";
@@ -20,7 +21,7 @@ import { EDITOR_NAMES, hparamKeyKinds, type HparamKind } from "../../edit/hparam
 import type { StreamProgress } from "../../edit/protocol.js";
 import { METRICS } from "../../eval/editing/metrics.js";
 import type { EditCase } from "../../edit/types.js";
-import type { WeightPatch } from "../../model/patch.js";
+import type { Patch } from "../../model/patch.js";
 import { s, type Infer, type Schema } from "../schema/schema.js";
 import { fingerprint, modelDir, modelField, stageModel } from "./model-input.js";
 import type { ExperimentKind, StageContext } from "./types.js";
@@ -91,25 +92,30 @@ const editCaches = (ctx: StageContext<unknown>) => ctx.resource("edit-caches", a
 const patchFiles = () => import("../../model/patch-file.js");
 
 function streamCheckpoint(ctx: StageContext<unknown>, onResume: (edits: number) => void) {
-  const stepFile = (i: number) => path.join(ctx.checkpoint.dir, `step-${i}.safetensors`);
-  type Saved = Omit<StreamProgress, "patches"> & { steps: number };
+  const file = (name: string) => path.join(ctx.checkpoint.dir, name);
+  type Saved = Omit<StreamProgress, "patches"> & { files: string[] };
   return {
     async load(): Promise<StreamProgress | undefined> {
       const saved = await ctx.checkpoint.read<Saved>();
       if (!saved) return undefined;
       const { loadPatch } = await patchFiles();
-      const patches: WeightPatch[] = [];
-      for (let i = 0; i < saved.steps; i++) patches.push((await loadPatch(stepFile(i))) as WeightPatch);
+      const patches: Patch[] = [];
+      for (const f of saved.files) patches.push(await loadPatch(file(f)));
       onResume(saved.applied);
-      const { steps: _steps, ...rest } = saved;
+      const { files: _files, ...rest } = saved;
       return { ...rest, patches };
     },
     async save(p: StreamProgress): Promise<void> {
-      // Patch files first (each written once, atomically), then the state that names them.
+      // Patch files first (each written once, atomically), then the state that names them. A
+      // "compose" stream has one file per editor call; a "memory" editor's single patch is its
+      // whole memory, written under the call count so the state never names a newer memory.
       const { savePatch } = await patchFiles();
-      for (let i = 0; i < p.patches.length; i++) if (!existsSync(stepFile(i))) await savePatch(stepFile(i), p.patches[i]!);
-      const { patches, ...rest } = p;
-      await ctx.checkpoint.write({ ...rest, steps: patches.length });
+      const memory = p.patches.length !== p.groupsDone;
+      const files = memory ? [`memory-${p.groupsDone}.safetensors`] : p.patches.map((_, i) => `step-${i}.safetensors`);
+      for (let i = 0; i < files.length; i++) if (!existsSync(file(files[i]!))) await savePatch(file(files[i]!), p.patches[i]!);
+      const { patches: _patches, ...rest } = p;
+      await ctx.checkpoint.write({ ...rest, files });
+      if (memory) for (const f of await readdir(ctx.checkpoint.dir)) if (f.startsWith("memory-") && f !== files[0]) await rm(file(f), { force: true });
     },
   };
 }
