@@ -37,6 +37,8 @@ export interface EditExperimentOptions {
   seed?: number;
   context?: EditContext;
   checkpoint?: StreamCheckpoint;
+  /** Sequential mode: measure the stream after these numbers of edits (protocol.ts streamAt). */
+  streamAt?: number[];
   onResult?: (r: CaseResult, done: number, total: number) => void;
 }
 
@@ -100,6 +102,7 @@ export async function runEditExperiment(model: Model, cases: readonly EditCase[]
     context: { seed, ...options.context, caches },
     scoring: generation ? { generation } : undefined,
     checkpoint: options.checkpoint,
+    streamAt: options.streamAt,
     onResult: options.onResult,
   });
   return {

@@ -157,6 +157,29 @@ test("a sequential stream killed with SIGKILL resumes after its last finished ed
   }
 });
 
+test("stream_at: the sequential stream measured after 1 and 2 edits, as series metrics and a report section", async () => {
+  const exp = parseExperiment({
+    kind: "edit",
+    name: "stream",
+    config: { model: join(dir, "ckpt"), data: join(dir, "cf2.json"), method: "ft", hparams: { num_steps: 2 }, mode: "sequential", stream_at: [1, 2], stats_dir: join(dir, "stats") },
+  });
+  const store = openStore(join(dir, "store-stream"));
+  try {
+    const run = await startRun(store, exp);
+    const points = store.db.prepare("SELECT name, step, value FROM metrics WHERE run_id = ? AND step IS NOT NULL ORDER BY name, step").all(run.runId) as { name: string; step: number; value: number }[];
+    const steps = (name: string) => points.filter((p) => p.name === name).map((p) => p.step);
+    assert.deepEqual(steps("stream.efficacy_score"), [1, 2]);
+    const norms = [...new Set(points.filter((p) => p.name.startsWith("norm.")).map((p) => p.name))];
+    assert.equal(norms.length, 1, "FT edits one matrix");
+    assert.deepEqual(steps(norms[0]!), [1, 2]);
+    const { html } = await renderReport(reportData(store, run.runId));
+    assert.match(html, /ft: the stream after T edits/);
+    assert.match(html, /ft: metrics vs edits/);
+  } finally {
+    store.close();
+  }
+});
+
 test("the edit kind refuses a misspelled key with the closest valid one", async () => {
   assert.throws(() => parseExperiment({ kind: "edit", config: { methd: "rome" } }), /methd.*did you mean 'method'/i);
   assert.throws(() => parseExperiment({ kind: "edit", config: { hparams: { v_num_grad_step: 3 } } }), /v_num_grad_step.*did you mean 'v_num_grad_steps'/i);

@@ -12,17 +12,15 @@
  * The library function is edit/experiment.ts runEditExperiment; `scalpel edit-eval` runs the same.
  */
 import path from "node:path";
-import { existsSync } from "node:fs";
-import { readdir, rm } from "node:fs/promises";
 import { ConfigError } from "../../errors.js";
 import { BUILTIN_DATA, BUILTIN_DATA_DIR } from "../../data/builtin-node.js";
 import { EDIT_FORMATS, loadEditCases } from "../../data/editing/load.js";
 import { EDITOR_NAMES, hparamKeyKinds, type HparamKind } from "../../edit/hparams-yaml.js";
-import type { StreamProgress } from "../../edit/protocol.js";
+import type { StreamPoint } from "../../edit/protocol.js";
 import { METRICS } from "../../eval/editing/metrics.js";
 import type { EditCase } from "../../edit/types.js";
-import type { Patch } from "../../model/patch.js";
 import { s, type Infer, type Schema } from "../schema/schema.js";
+import { streamCheckpoint } from "./edit-stream-checkpoint.js";
 import { fingerprint, modelDir, modelField, stageModel } from "./model-input.js";
 import type { ExperimentKind, StageContext } from "./types.js";
 
@@ -55,6 +53,7 @@ export const editSchema = s.object({
   mode: s.enum(["single", "batch", "sequential"] as const).default("single").describeAs("single: each edit alone; batch: batch_size edits at once; sequential: edits one after another, composed"),
   batch_size: s.nullable(s.int({ min: 1 })).describeAs("edits per editor call (batch: default all n; sequential: default 1)"),
   evaluate: s.nullable(s.enum(["after-edit", "after-all"] as const)).describeAs("sequential only: evaluate each case right after its edit, or all after the last edit (default)"),
+  stream_at: s.nullable(s.array(s.int({ min: 1 }), { minItems: 1 })).describeAs("sequential only: also measure the stream after these numbers of edits (e.g. [1, 10, 100]): the cases edited so far, and the edited matrices' norms"),
   generation: s.boolean().default(false).describeAs("also sample from generation prompts: ROME's fluency (generation_entropy) and attribute_similarity (slower)"),
   generation_length: s.int({ min: 2 }).default(100).describeAs("tokens per generated text, prompt included (ROME's max_out_len: 100)"),
   stats_dir: s.string().default(".scalpel/edit-cache").describeAs("where covariance statistics are cached (shared with scalpel edit-eval)"),
@@ -81,44 +80,16 @@ interface EditsOutput {
   covariance: unknown[];
   /** Generation settings of the generation metrics, when generated. */
   generation: unknown;
+  /** The stream measured along the way (stream_at). */
+  stream: StreamPoint[] | null;
 }
 
-/** The sequential stream's checkpoint in the stage's checkpoint folder: one patch file per editor call, the rest as JSON. */
 // The method code loads when a stage runs (model-input.ts says why).
 const experiment = () => import("../../edit/experiment.js");
 
 /** The editors' caches (covariance, templates), one per process, shared by the stages and in-process trials. */
 const editCaches = (ctx: StageContext<unknown>) => ctx.resource("edit-caches", async () => new (await import("../../edit/caches.js")).EditCaches());
 const patchFiles = () => import("../../model/patch-file.js");
-
-function streamCheckpoint(ctx: StageContext<unknown>, onResume: (edits: number) => void) {
-  const file = (name: string) => path.join(ctx.checkpoint.dir, name);
-  type Saved = Omit<StreamProgress, "patches"> & { files: string[] };
-  return {
-    async load(): Promise<StreamProgress | undefined> {
-      const saved = await ctx.checkpoint.read<Saved>();
-      if (!saved) return undefined;
-      const { loadPatch } = await patchFiles();
-      const patches: Patch[] = [];
-      for (const f of saved.files) patches.push(await loadPatch(file(f)));
-      onResume(saved.applied);
-      const { files: _files, ...rest } = saved;
-      return { ...rest, patches };
-    },
-    async save(p: StreamProgress): Promise<void> {
-      // Patch files first (each written once, atomically), then the state that names them. A
-      // "compose" stream has one file per editor call; a "memory" editor's single patch is its
-      // whole memory, written under the call count so the state never names a newer memory.
-      const { savePatch } = await patchFiles();
-      const memory = p.patches.length !== p.groupsDone;
-      const files = memory ? [`memory-${p.groupsDone}.safetensors`] : p.patches.map((_, i) => `step-${i}.safetensors`);
-      for (let i = 0; i < files.length; i++) if (!existsSync(file(files[i]!))) await savePatch(file(files[i]!), p.patches[i]!);
-      const { patches: _patches, ...rest } = p;
-      await ctx.checkpoint.write({ ...rest, files });
-      if (memory) for (const f of await readdir(ctx.checkpoint.dir)) if (f.startsWith("memory-") && f !== files[0]) await rm(file(f), { force: true });
-    },
-  };
-}
 
 export const editKind: ExperimentKind<EditConfig> = {
   name: "edit",
@@ -164,11 +135,14 @@ export const editKind: ExperimentKind<EditConfig> = {
       after: ["cases", "covariance"],
       // Context templates and generation metrics sample with the run seed.
       seeded: true,
-      uses: (c) => ({ mode: c.mode, batch_size: c.batch_size, evaluate: c.evaluate, generation: c.generation, generation_length: c.generation ? c.generation_length : null }),
+      uses: (c) => ({ mode: c.mode, batch_size: c.batch_size, evaluate: c.evaluate, stream_at: c.stream_at, generation: c.generation, generation_length: c.generation ? c.generation_length : null }),
       run: async (ctx): Promise<EditsOutput> => {
         const c = ctx.config;
         if (c.evaluate !== null && c.mode !== "sequential") {
           throw new ConfigError("EDIT_EVALUATE", "config.evaluate applies to mode: sequential only (single and batch evaluate right after each edit)", { field: "config.evaluate" });
+        }
+        if (c.stream_at !== null && c.mode !== "sequential") {
+          throw new ConfigError("EDIT_STREAM_AT", "config.stream_at measures a sequential stream; it needs mode: sequential", { field: "config.stream_at", fix: "set mode: sequential or remove stream_at" });
         }
         const { cases } = ctx.inputs.cases as { cases: EditCase[] };
         const model = await stageModel(ctx, c.model);
@@ -185,10 +159,15 @@ export const editKind: ExperimentKind<EditConfig> = {
           seed: ctx.seed,
           context: { cacheDir: c.stats_dir, caches: await editCaches(ctx) },
           checkpoint: c.mode === "sequential" ? streamCheckpoint(ctx, (n) => (resumed = n)) : undefined,
+          streamAt: c.stream_at ?? undefined,
           onResult: (_r, done, total) => ctx.progress(done, total),
         });
         for (const r of result.cases) ctx.caseResult(r.id, caseRow(r));
         if (result.patch) await (await patchFiles()).savePatch(path.join(ctx.dir, "patch.safetensors"), result.patch);
+        if (result.stream) {
+          const [{ writeReportSection }, { streamFigures, streamTable }] = await Promise.all([import("../report/section.js"), import("./edit-stream-report.js")]);
+          await writeReportSection(ctx.dir, { tables: [streamTable(result.method, result.stream)], figures: streamFigures(result.method, result.stream) });
+        }
         return {
           method: result.method,
           mode: result.mode,
@@ -201,6 +180,7 @@ export const editKind: ExperimentKind<EditConfig> = {
           patch: result.patch ? "patch.safetensors" : null,
           covariance: result.covariance,
           generation: result.generation ?? null,
+          stream: result.stream ?? null,
         };
       },
     },
@@ -217,6 +197,11 @@ export const editKind: ExperimentKind<EditConfig> = {
         out.edit_seconds = edits.seconds.edit;
         out.eval_seconds = edits.seconds.eval;
         for (const [k, v] of Object.entries(out)) ctx.metric(k, v);
+        // The stream as series (step = edits so far): stream.<metric> and norm.<matrix>.
+        for (const p of edits.stream ?? []) {
+          for (const [k, v] of Object.entries(p.summary)) if (Number.isFinite(v.mean)) ctx.metric(`stream.${k}`, v.mean, p.edits);
+          for (const [k, v] of Object.entries(p.norms)) ctx.metric(`norm.${k}`, v, p.edits);
+        }
         return out;
       },
     },

@@ -2,7 +2,8 @@
  * The `eval` experiment kind: benchmark tasks on a model, and before/after an intervention.
  *
  *   patch     the intervention: a patch file, or an edit made here (the first n cases of an
- *             edit dataset, all in one editor call), saved as the stage's patch.safetensors
+ *             edit dataset, in one editor call or as a resumable sequential stream — lifelong
+ *             editing), saved as the stage's patch.safetensors
  *   base      every task on the model (lm-evaluation-harness semantics, eval/evaluate.ts); one
  *             case_results row per document; the request cache lives in the stage's checkpoint,
  *             so a killed evaluation resumes with the requests it had answered
@@ -16,13 +17,14 @@
 import path from "node:path";
 import { existsSync } from "node:fs";
 import { BUILTIN_DATA, BUILTIN_DATA_DIR } from "../../data/builtin-node.js";
-import { loadEditCases } from "../../data/editing/load.js";
+import { EDIT_FORMATS, loadEditCases } from "../../data/editing/load.js";
 import { EDITOR_NAMES } from "../../edit/hparams-yaml.js";
 import type { EvaluationResult, TaskResult } from "../../eval/evaluate.js";
 import { DEFAULT_TASKS } from "../../eval/task-names.js";
 import type { Patch } from "../../model/patch.js";
 import type { Model } from "../../model/types.js";
 import { s, type Infer } from "../schema/schema.js";
+import { streamCheckpoint } from "./edit-stream-checkpoint.js";
 import { fingerprint, modelDir, modelField, stageModel } from "./model-input.js";
 import type { ExperimentKind, StageContext } from "./types.js";
 
@@ -36,8 +38,11 @@ export const evalSchema = s.object({
   patch_file: s.nullable(s.string()).describeAs("evaluate before and after this patch (.safetensors written by scalpel)"),
   edit: s.nullable(s.object({
     method: s.enum(EDITOR_NAMES).default("rome").describeAs("editing method"),
-    data: s.nullable(s.string()).describeAs("edit dataset; null = the built-in model's counterfact.json"),
-    n: s.int({ min: 1 }).default(5).describeAs("the first n cases are edited, in one editor call"),
+    data: s.nullable(s.string()).describeAs("edit dataset; null = the built-in model's counterfact.json (zsre.json with format zsre)"),
+    format: s.nullable(s.enum(EDIT_FORMATS)).describeAs("dataset format; null = recognised from the records"),
+    n: s.int({ min: 1 }).default(5).describeAs("the first n cases are edited"),
+    mode: s.enum(["batch", "sequential"] as const).default("batch").describeAs("batch: all n in one editor call; sequential: one after another (lifelong editing), resumable"),
+    batch_size: s.int({ min: 1 }).default(1).describeAs("sequential only: edits per editor call"),
     distinct_subjects: s.boolean().default(true).describeAs("one edit per subject"),
     hparams: s.record(s.scalar()).default({}).describeAs("overrides of the method's defaults (EasyEdit key names, scalar values)"),
     stats_dir: s.string().default(".scalpel/edit-cache").describeAs("covariance statistics cache"),
@@ -46,6 +51,9 @@ export const evalSchema = s.object({
 });
 
 export type EvalConfig = Infer<typeof evalSchema>;
+
+/** The edit dataset: the given file, else the built-in model's export (zsRE for format zsre, else CounterFact). */
+const editData = (e: { data: string | null; format: string | null }) => e.data ?? path.join(BUILTIN_DATA_DIR, e.format === "zsre" ? BUILTIN_DATA.zsre : BUILTIN_DATA.counterfact);
 
 // The method code loads when a stage runs (model-input.ts says why).
 const patchFiles = () => import("../../model/patch-file.js");
@@ -87,19 +95,39 @@ export const evalKind: ExperimentKind<EvalConfig> = {
       name: "patch",
       after: [],
       seeded: true, // an edit's context templates are sampled with the run seed
-      uses: (c) => ({ model: fingerprint(modelDir(c.model)), patch_file: c.patch_file && fingerprint(c.patch_file), edit: c.edit && { ...c.edit, data: fingerprint(c.edit.data ?? path.join(BUILTIN_DATA_DIR, BUILTIN_DATA.counterfact)) } }),
+      uses: (c) => ({ model: fingerprint(modelDir(c.model)), patch_file: c.patch_file && fingerprint(c.patch_file), edit: c.edit && { ...c.edit, data: fingerprint(editData(c.edit)) } }),
       run: async (ctx) => {
         const c = ctx.config;
         if (c.patch_file) return { file: path.resolve(c.patch_file) };
         if (!c.edit) return { file: null };
         const e = c.edit;
         const model = await stageModel(ctx, c.model);
-        const [{ resolveHparams, selectCases }, { getEditor }] = await Promise.all([import("../../edit/experiment.js"), import("../../edit/registry.js")]);
-        const cases = selectCases(await loadEditCases(e.data ?? path.join(BUILTIN_DATA_DIR, BUILTIN_DATA.counterfact)), { n: e.n, distinctSubjects: e.distinct_subjects });
-        const hp = resolveHparams(e.method, model, e.hparams, "config.edit.hparams");
-        const patch = await getEditor(e.method).edit(model, cases.map((x) => x.request), hp, { cacheDir: e.stats_dir, seed: ctx.seed });
+        const [{ resolveHparams, selectCases, runEditExperiment }, { getEditor }] = await Promise.all([import("../../edit/experiment.js"), import("../../edit/registry.js")]);
+        const cases = selectCases(await loadEditCases(editData(e), { format: e.format ?? undefined }), { n: e.n, distinctSubjects: e.distinct_subjects });
+        let patch: Patch;
+        let summary: unknown = null;
+        if (e.mode === "sequential") {
+          // The stream through the editing protocol: its edits' own metrics come with the patch.
+          const r = await runEditExperiment(model, cases, {
+            method: e.method,
+            hparams: e.hparams,
+            hparamsSource: "config.edit.hparams",
+            mode: "sequential",
+            batchSize: e.batch_size,
+            evaluate: "after-all",
+            seed: ctx.seed,
+            context: { cacheDir: e.stats_dir },
+            checkpoint: streamCheckpoint(ctx, () => {}),
+            onResult: (_r, done, total) => ctx.progress(done, total),
+          });
+          patch = r.patch!;
+          summary = r.summary;
+        } else {
+          const hp = resolveHparams(e.method, model, e.hparams, "config.edit.hparams");
+          patch = await getEditor(e.method).edit(model, cases.map((x) => x.request), hp, { cacheDir: e.stats_dir, seed: ctx.seed });
+        }
         await (await patchFiles()).savePatch(path.join(ctx.dir, "patch.safetensors"), patch);
-        return { file: "patch.safetensors", requests: cases.map((x) => x.request) };
+        return { file: "patch.safetensors", requests: cases.map((x) => x.request), edit_summary: summary };
       },
     },
     {
@@ -128,7 +156,7 @@ export const evalKind: ExperimentKind<EvalConfig> = {
     },
     {
       name: "compare",
-      after: ["base", "patched"],
+      after: ["patch", "base", "patched"],
       uses: (c) => ({ bootstrap_seed: c.bootstrap_seed }),
       run: async (ctx) => {
         const { compareTask } = await import("../../eval/compare.js");
@@ -146,6 +174,9 @@ export const evalKind: ExperimentKind<EvalConfig> = {
             }
           });
         }
+        // A sequential edit's own metrics (reliability, locality … of its edits): `edit.<metric>`.
+        const editSummary = (ctx.inputs.patch as { edit_summary?: { post: Record<string, { mean: number }> } | null }).edit_summary;
+        for (const [k, v] of Object.entries(editSummary?.post ?? {})) out[`edit.${k}`] = v.mean;
         for (const [k, v] of Object.entries(out)) if (Number.isFinite(v)) ctx.metric(k, v);
         return out;
       },
