@@ -23,6 +23,10 @@ export const BUILTIN_DATA = {
   counterfact: "counterfact.json",
   /** MEND/EasyEdit zsRE format (ZsreRecord[]). */
   zsre: "zsre.json",
+  /** WISE hallucination format (WiseRecord[]; src/data/factworld/wise-exports.ts). */
+  wiseHallucination: "wise-hallucination.json",
+  /** WISE temporal format (WiseTemporalRecord[], with ood_rephrase). */
+  wiseTemporal: "wise-temporal.json",
   /** FactQuery[]: every trained fact asked with train and held-out templates. */
   qa: "qa.json",
   /** GSM8K format (one {"question","answer"} per line, answers end "#### N"). */

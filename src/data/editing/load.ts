@@ -1,6 +1,7 @@
 /**
  * Read an editing dataset file into EditCase[]: the format is recognised from the first record's
- * keys (ROME CounterFact, MEND/EasyEdit CounterFact, MEND zsRE, ROME known facts) or named.
+ * keys (ROME CounterFact, MEND/EasyEdit CounterFact, MEND zsRE, ROME known facts, WISE hallucination
+ * and temporal) or named.
  */
 import { readFile } from "node:fs/promises";
 import type { EditCase } from "./case.js";
@@ -8,16 +9,19 @@ import { counterFactCase, isRomeCounterFact } from "./counterfact.js";
 import { DatasetError } from "./errors.js";
 import { isKnownFacts, knownFact, knownFactCase, type KnownFact } from "./known-facts.js";
 import { isMendCounterFact, isZsre, mendCounterFactCase, zsreCase } from "./mend.js";
+import { isWiseHallucination, isWiseTemporal, wiseHallucinationCase, wiseTemporalCase } from "./wise.js";
 
-export type EditDatasetFormat = "counterfact" | "counterfact-mend" | "zsre" | "known-facts";
+export type EditDatasetFormat = "counterfact" | "counterfact-mend" | "zsre" | "known-facts" | "wise-hallucination" | "wise-temporal";
 
-export const EDIT_FORMATS: readonly EditDatasetFormat[] = ["counterfact", "counterfact-mend", "zsre", "known-facts"];
+export const EDIT_FORMATS: readonly EditDatasetFormat[] = ["counterfact", "counterfact-mend", "zsre", "known-facts", "wise-hallucination", "wise-temporal"];
 
 const readers: Record<EditDatasetFormat, (file: string, i: number, r: unknown) => EditCase> = {
   counterfact: counterFactCase,
   "counterfact-mend": mendCounterFactCase,
   zsre: zsreCase,
   "known-facts": knownFactCase,
+  "wise-hallucination": wiseHallucinationCase,
+  "wise-temporal": wiseTemporalCase,
 };
 
 /** The records of a JSON array file; DatasetError for a missing file, bad JSON or a non-array. */
@@ -50,11 +54,13 @@ export function detectFormat(file: string, records: readonly unknown[]): EditDat
   if (isMendCounterFact(first)) return "counterfact-mend";
   if (isZsre(first)) return "zsre";
   if (isKnownFacts(first)) return "known-facts";
+  if (isWiseTemporal(first)) return "wise-temporal";
+  if (isWiseHallucination(first)) return "wise-hallucination";
   const keys = typeof first === "object" && first !== null ? Object.keys(first).join(", ") : typeof first;
   throw new DatasetError("DATASET_FORMAT", `record 0 has keys {${keys}}, which match no editing format`, {
     file,
     field: "[0]",
-    fix: `use a CounterFact (ROME or MEND format), zsRE or known-facts file, or name the format (${EDIT_FORMATS.join(", ")})`,
+    fix: `use a CounterFact (ROME or MEND format), zsRE, known-facts or WISE (hallucination, temporal) file, or name the format (${EDIT_FORMATS.join(", ")})`,
   });
 }
 

@@ -9,6 +9,7 @@ import { arithmeticProblems } from "./arithmetic.js";
 import { behaviourAB, openEndedQuestions, styledPrompts } from "./behaviour.js";
 import { factQueries } from "./corpus.js";
 import { counterfactRecords, zsreRecords } from "./exports.js";
+import { wiseHallucinationRecords, wiseTemporalRecords } from "./wise-exports.js";
 import { toolPrompts } from "./tools.js";
 import type { FactWorld } from "./types.js";
 
@@ -22,6 +23,8 @@ export async function exportFactWorldData(world: FactWorld, dir: string): Promis
     "world.json": json({ seed: world.seed, entities: world.entities, facts: world.facts, relations: world.relations }),
     "counterfact.json": json(counterfactRecords(world)),
     "zsre.json": json(zsreRecords(world)),
+    "wise-hallucination.json": json(wiseHallucinationRecords(world)),
+    "wise-temporal.json": json(wiseTemporalRecords(world)),
     "qa.json": json(factQueries(world)),
     "arithmetic/train.jsonl": jsonl(arithmeticProblems(world, "train").map(({ question, answer }) => ({ question, answer }))),
     "arithmetic/test.jsonl": jsonl(arithmeticProblems(world, "test").map(({ question, answer }) => ({ question, answer }))),

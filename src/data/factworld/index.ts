@@ -7,5 +7,6 @@ export { arithmeticProblems, arithmeticPrompt, arithmeticDocuments } from "./ari
 export { behaviourAB, behaviourDocuments, behaviourFacts, styledPrompts, styledAnswer, openEndedQuestions, CUES, MARKERS } from "./behaviour.js";
 export { toolPrompts, toolDocuments, type ToolPrompt } from "./tools.js";
 export { counterfactRecords, zsreRecords } from "./exports.js";
+export { wiseHallucinationRecords, wiseTemporalRecords, WISE_STREAM } from "./wise-exports.js";
 export { worldVocabulary } from "./vocabulary.js";
 export { factWorldTokenizer, SPECIALS } from "./tokenizer.js";

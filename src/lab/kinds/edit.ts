@@ -13,7 +13,6 @@
  */
 import path from "node:path";
 import { ConfigError } from "../../errors.js";
-import { BUILTIN_DATA, BUILTIN_DATA_DIR } from "../../data/builtin-node.js";
 import { EDIT_FORMATS, loadEditCases } from "../../data/editing/load.js";
 import { EDITOR_NAMES, hparamKeyKinds, type HparamKind } from "../../edit/hparams-yaml.js";
 import type { StreamPoint } from "../../edit/protocol.js";
@@ -21,7 +20,7 @@ import { METRICS } from "../../eval/editing/metrics.js";
 import type { EditCase } from "../../edit/types.js";
 import { s, type Infer, type Schema } from "../schema/schema.js";
 import { streamCheckpoint } from "./edit-stream-checkpoint.js";
-import { fingerprint, modelDir, modelField, stageModel } from "./model-input.js";
+import { editDataFile, fingerprint, modelDir, modelField, stageModel } from "./model-input.js";
 import type { ExperimentKind, StageContext } from "./types.js";
 
 const hparamSchemas: Record<HparamKind, () => Schema<unknown>> = {
@@ -44,7 +43,7 @@ const hparamsSchema = s.object(Object.fromEntries(Object.entries(hparamKeyKinds(
 
 export const editSchema = s.object({
   model: modelField,
-  data: s.nullable(s.string()).describeAs("edit dataset file: CounterFact (ROME or MEND format), zsRE or known facts; null = the built-in model's export (zsre.json with format zsre, else counterfact.json)"),
+  data: s.nullable(s.string()).describeAs("edit dataset file: CounterFact (ROME or MEND format), zsRE, known facts, WISE hallucination or temporal; null = the built-in model's export in `format` (counterfact.json when format is null)"),
   format: s.nullable(s.enum(EDIT_FORMATS)).describeAs("dataset format; null = recognised from the records"),
   n: s.nullable(s.int({ min: 1 })).describeAs("first n cases (after distinct_subjects); null = all"),
   distinct_subjects: s.boolean().default(false).describeAs("keep the first case of each subject (batches where one subject is edited twice conflict)"),
@@ -61,8 +60,8 @@ export const editSchema = s.object({
 
 export type EditConfig = Infer<typeof editSchema>;
 
-/** The dataset file; with none given, the built-in model's export of the format (zsRE, else CounterFact). */
-const dataFile = (c: EditConfig) => c.data ?? path.join(BUILTIN_DATA_DIR, c.format === "zsre" ? BUILTIN_DATA.zsre : BUILTIN_DATA.counterfact);
+/** The dataset file; with none given, the built-in model's export in the format (CounterFact by default). */
+const dataFile = (c: EditConfig) => editDataFile(c.data, c.format);
 const overrides = (c: EditConfig) => Object.fromEntries(Object.entries(c.hparams).filter(([, v]) => v !== null));
 
 interface EditsOutput {

@@ -25,7 +25,7 @@ import type { Patch } from "../../model/patch.js";
 import type { Model } from "../../model/types.js";
 import { s, type Infer } from "../schema/schema.js";
 import { streamCheckpoint } from "./edit-stream-checkpoint.js";
-import { fingerprint, modelDir, modelField, stageModel } from "./model-input.js";
+import { editDataFile, fingerprint, modelDir, modelField, stageModel } from "./model-input.js";
 import type { ExperimentKind, StageContext } from "./types.js";
 
 export const evalSchema = s.object({
@@ -52,8 +52,7 @@ export const evalSchema = s.object({
 
 export type EvalConfig = Infer<typeof evalSchema>;
 
-/** The edit dataset: the given file, else the built-in model's export (zsRE for format zsre, else CounterFact). */
-const editData = (e: { data: string | null; format: string | null }) => e.data ?? path.join(BUILTIN_DATA_DIR, e.format === "zsre" ? BUILTIN_DATA.zsre : BUILTIN_DATA.counterfact);
+const editData = (e: { data: string | null; format: string | null }) => editDataFile(e.data, e.format);
 
 // The method code loads when a stage runs (model-input.ts says why).
 const patchFiles = () => import("../../model/patch-file.js");

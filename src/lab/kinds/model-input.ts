@@ -10,7 +10,7 @@
 import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { ConfigError } from "../../errors.js";
-import { BUILTIN_MODEL_DIR } from "../../data/builtin-node.js";
+import { BUILTIN_DATA, BUILTIN_DATA_DIR, BUILTIN_MODEL_DIR } from "../../data/builtin-node.js";
 import type { Model } from "../../model/types.js";
 import { s } from "../schema/schema.js";
 import type { StageContext } from "./types.js";
@@ -18,6 +18,16 @@ import type { StageContext } from "./types.js";
 export const modelField = s.nullable(s.string()).describeAs("Hugging Face checkpoint folder (config.json + safetensors + tokenizer.json); null = the built-in fact-world model");
 
 export const modelDir = (model: string | null): string => path.resolve(model ?? BUILTIN_MODEL_DIR);
+
+/** Built-in edit datasets by format: the fact world's export in that format (CounterFact by default). */
+const BUILTIN_EDIT_FILES: Record<string, string> = {
+  zsre: BUILTIN_DATA.zsre,
+  "wise-hallucination": BUILTIN_DATA.wiseHallucination,
+  "wise-temporal": BUILTIN_DATA.wiseTemporal,
+};
+
+/** An edit dataset file: the one given, else the built-in model's export in `format`. */
+export const editDataFile = (data: string | null, format: string | null): string => data ?? path.join(BUILTIN_DATA_DIR, BUILTIN_EDIT_FILES[format ?? ""] ?? BUILTIN_DATA.counterfact);
 
 /** Path, size and modification time of a file, or of a folder's files (one level): cheap, and changes when the content does. */
 export function fingerprint(file: string): { path: string; files: [string, number, number][] } {

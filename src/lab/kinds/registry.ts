@@ -8,6 +8,7 @@ import { evalKind } from "./eval.js";
 import { steerKind } from "./steer.js";
 import { monotoneKind } from "./monotone.js";
 import { deltaTranscoderKind } from "./delta-transcoder.js";
+import { similarityKind } from "./similarity.js";
 
 const kinds = new Map<string, ExperimentKind>();
 
@@ -38,3 +39,4 @@ registerKind(evalKind);
 registerKind(steerKind);
 registerKind(monotoneKind);
 registerKind(deltaTranscoderKind);
+registerKind(similarityKind);

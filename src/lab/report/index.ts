@@ -5,3 +5,4 @@ export { varianceImportance, VARIANCE_IMPORTANCE_METHOD } from "./importance.js"
 export { renderSvg, historySpec, paramSpec, curvesSpec, importanceSpec, metricsSpec } from "./charts.js";
 export { writeReport } from "./write.js";
 export { summarizeMetric, type SummarizeOptions } from "./summarize.js";
+export { projectionSpec, cosineHistogramSpec, cosineBoxSpec, similaritySets, type ProjectionChartOptions } from "./projection-chart.js";
