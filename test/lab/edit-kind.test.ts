@@ -180,6 +180,37 @@ test("stream_at: the sequential stream measured after 1 and 2 edits, as series m
   }
 });
 
+test("MEND without an archive: the editor network is trained in a cached stage first, then used to edit", async () => {
+  const people = ["Aldo Venn", "Mira Tal", "Oren Sade"];
+  const places = ["Kelmar", "Tovia", "Brisk"];
+  const zsre = Array.from({ length: 8 }, (_, i) => ({
+    subject: people[i % 3],
+    src: `${people[i % 3]} was born in`,
+    rephrase: `${people[i % 3]} lives in`,
+    alt: places[(i + 1) % 3],
+    answers: [places[i % 3]],
+    loc: `${people[(i + 1) % 3]} was born in`,
+    loc_ans: places[(i + 1) % 3],
+  }));
+  const data = join(dir, "zsre8.json");
+  await writeFile(data, JSON.stringify(zsre));
+  const config = { model: join(dir, "ckpt"), data, format: "zsre", n: 2, method: "mend", mode: "sequential", editor_training: { data, train_from: 2, val_count: 2, steps: 3 }, stats_dir: join(dir, "stats") };
+  const store = openStore(join(dir, "store-mend"));
+  try {
+    const run = await startRun(store, parseExperiment({ kind: "edit", name: "mend", config }));
+    assert.ok(Number.isFinite(run.metrics.reliability), JSON.stringify(run.metrics));
+    const training = run.stages.find((s) => s.name === "editor-training")!;
+    const out = JSON.parse(readFileSync(join(store.dir, (store.db.prepare("SELECT path FROM artifacts WHERE hash = ?").get(training.artifact) as { path: string }).path, "output.json"), "utf8"));
+    assert.equal(out.output.archive, "mend.safetensors");
+    assert.equal(out.output.train_records, 4);
+    // A second run with another mode reuses the trained network.
+    const again = await startRun(store, parseExperiment({ kind: "edit", name: "mend", config: { ...config, mode: "single" } }));
+    assert.equal(again.stages.find((s) => s.name === "editor-training")!.cached, true);
+  } finally {
+    store.close();
+  }
+});
+
 test("the edit kind refuses a misspelled key with the closest valid one", async () => {
   assert.throws(() => parseExperiment({ kind: "edit", config: { methd: "rome" } }), /methd.*did you mean 'method'/i);
   assert.throws(() => parseExperiment({ kind: "edit", config: { hparams: { v_num_grad_step: 3 } } }), /v_num_grad_step.*did you mean 'v_num_grad_steps'/i);

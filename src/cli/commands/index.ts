@@ -27,5 +27,6 @@ export const commands: Record<string, () => Promise<Command>> = {
   "steer-sweep": async () => (await import("./steer-sweep.js")).steerSweepCommand,
   "attack": async () => (await import("./attack.js")).attackCommand,
   "lora": async () => (await import("./lora.js")).loraCommand,
+  "mend": async () => (await import("./mend.js")).mendCommand,
   "sae": async () => (await import("./sae.js")).saeCommand,
 };

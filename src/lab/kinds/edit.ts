@@ -15,6 +15,7 @@ import path from "node:path";
 import { ConfigError } from "../../errors.js";
 import { EDIT_FORMATS, loadEditCases } from "../../data/editing/load.js";
 import { EDITOR_NAMES, hparamKeyKinds, type HparamKind } from "../../edit/hparams-yaml.js";
+import { MEND_SMALL_MODEL, MEND_SPLIT } from "../../edit/mend-train.js";
 import type { StreamPoint } from "../../edit/protocol.js";
 import { METRICS } from "../../eval/editing/metrics.js";
 import type { EditCase } from "../../edit/types.js";
@@ -56,6 +57,12 @@ export const editSchema = s.object({
   generation: s.boolean().default(false).describeAs("also sample from generation prompts: ROME's fluency (generation_entropy) and attribute_similarity (slower)"),
   generation_length: s.int({ min: 2 }).default(100).describeAs("tokens per generated text, prompt included (ROME's max_out_len: 100)"),
   stats_dir: s.string().default(".scalpel/edit-cache").describeAs("where covariance statistics are cached (shared with scalpel edit-eval)"),
+  editor_training: s.object({
+    data: s.nullable(s.string()).describeAs("zsRE-format training records; null = the built-in model's zsre.json"),
+    train_from: s.int({ min: 0 }).default(MEND_SPLIT.trainFrom).describeAs("first training record (the records before it are left for evaluation streams)"),
+    val_count: s.int({ min: 0 }).default(MEND_SPLIT.valCount).describeAs("the last val_count records validate (early stopping keeps the best network)"),
+    steps: s.int({ min: 1 }).default(MEND_SMALL_MODEL.maxIters!).describeAs("training steps"),
+  }).describeAs("MEND only, when hparams.archive is not given: its editor network is trained here on the model first (a cached, resumable stage)"),
 });
 
 export type EditConfig = Infer<typeof editSchema>;
@@ -63,6 +70,8 @@ export type EditConfig = Infer<typeof editSchema>;
 /** The dataset file; with none given, the built-in model's export in the format (CounterFact by default). */
 const dataFile = (c: EditConfig) => editDataFile(c.data, c.format);
 const overrides = (c: EditConfig) => Object.fromEntries(Object.entries(c.hparams).filter(([, v]) => v !== null));
+/** Methods that learn from data before they edit (MEND's editor network), when no trained one is given. */
+const needsTraining = (c: EditConfig) => c.method === "mend" && !c.hparams.archive;
 
 interface EditsOutput {
   method: string;
@@ -93,7 +102,7 @@ const patchFiles = () => import("../../model/patch-file.js");
 export const editKind: ExperimentKind<EditConfig> = {
   name: "edit",
   version: "1",
-  description: "Knowledge editing (FT, ROME, MEMIT, AlphaEdit) on CounterFact / zsRE: single, batch or sequential; per-case metrics.",
+  description: "Knowledge editing (FT, ROME, MEMIT, AlphaEdit, GRACE, WISE, ELDER, MEND) on CounterFact / zsRE / WISE data: single, batch or sequential (lifelong, measured along the stream); per-case metrics.",
   schema: editSchema,
   objective: { metric: "score", direction: "maximize" },
   metrics: {
@@ -130,8 +139,39 @@ export const editKind: ExperimentKind<EditConfig> = {
       },
     },
     {
+      name: "editor-training",
+      after: [],
+      seeded: false,
+      uses: (c) => (needsTraining(c) ? { model: fingerprint(modelDir(c.model)), ...c.editor_training, data: fingerprint(editDataFile(c.editor_training.data, "zsre")), hparams: overrides(c) } : null),
+      run: async (ctx) => {
+        const c = ctx.config;
+        if (!needsTraining(c)) return { archive: null };
+        const t = c.editor_training;
+        const file = editDataFile(t.data, "zsre");
+        const [{ trainMend }, { mendCheckpointFile, saveMendNetwork }] = await Promise.all([import("../../edit/mend-train.js"), import("../../edit/mend-file-node.js")]);
+        const records = await loadEditCases(file);
+        const train = records.slice(t.train_from, records.length - t.val_count);
+        const val = t.val_count > 0 ? records.slice(records.length - t.val_count) : [];
+        if (train.length === 0) throw new ConfigError("EDITOR_TRAINING_SPLIT", `${file} has ${records.length} records: none left to train MEND on from record ${t.train_from} with ${t.val_count} for validation`, { field: "config.editor_training", fix: "lower train_from or val_count, or give a larger data file" });
+        const model = await stageModel(ctx, c.model);
+        const innerParams = c.hparams.inner_params as string[] | null | undefined;
+        const result = await trainMend(model, train, val, {
+          ...MEND_SMALL_MODEL,
+          ...(innerParams?.length ? { innerParams } : {}),
+          maxIters: t.steps,
+          valSteps: Math.min(MEND_SMALL_MODEL.valSteps!, Math.max(1, val.length)),
+          valInterval: val.length ? MEND_SMALL_MODEL.valInterval : 0,
+          checkpoint: mendCheckpointFile(path.join(ctx.checkpoint.dir, "mend-training.safetensors")),
+          onStep: (s) => ctx.progress(s.step, t.steps),
+        });
+        for (const h of result.history) ctx.metric("mend.loss", h.loss, h.step);
+        await saveMendNetwork(path.join(ctx.dir, "mend.safetensors"), result.net);
+        return { archive: "mend.safetensors", steps: result.steps, seconds: result.seconds, val_edit_success: result.valAcc ?? null, train_records: train.length, val_records: val.length };
+      },
+    },
+    {
       name: "edits",
-      after: ["cases", "covariance"],
+      after: ["cases", "covariance", "editor-training"],
       // Context templates and generation metrics sample with the run seed.
       seeded: true,
       uses: (c) => ({ mode: c.mode, batch_size: c.batch_size, evaluate: c.evaluate, stream_at: c.stream_at, generation: c.generation, generation_length: c.generation ? c.generation_length : null }),
@@ -147,9 +187,10 @@ export const editKind: ExperimentKind<EditConfig> = {
         const model = await stageModel(ctx, c.model);
         const { runEditExperiment, caseRow } = await experiment();
         let resumed = 0;
+        const trained = (ctx.inputs["editor-training"] as { archive: string | null }).archive;
         const result = await runEditExperiment(model, cases, {
           method: c.method,
-          hparams: overrides(c),
+          hparams: trained ? { ...overrides(c), archive: path.join(ctx.inputDirs["editor-training"]!, trained) } : overrides(c),
           hparamsSource: "config.hparams",
           mode: c.mode,
           batchSize: c.batch_size ?? undefined,
