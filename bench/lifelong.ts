@@ -1,0 +1,92 @@
+/**
+ * `npm run bench:lifelong`: the lifelong-editing acceptance table on the built-in fact-world model.
+ *
+ *   stream     each editor given the first --n distinct-subject cases of a dataset one after
+ *              another (the sequential protocol, batch 1), measured after 1, 10 and --n edits
+ *              (reliability = rewrite, generalisation = rephrase, locality) with edit seconds
+ *   act-ratio  WISE's act_ratio swept (0.1 … 0.9): reliability and locality after --n edits
+ *   mend       the cost of training MEND's editor network on the model (MEND_SMALL_MODEL settings,
+ *              zsRE records 200…419, validation 420…455): steps, seconds, s/step, validation success
+ *
+ * Quality numbers, not speed against a reference: these are the issue's acceptance numbers.
+ * usage: node --import tsx bench/lifelong.ts [--only stream,act-ratio,mend] [--methods grace,wise,elder,mend,alphaedit]
+ *        [--format zsre|wise-hallucination|wise-temporal] [--n 100] [--ratios 0.1,0.3,…] [--out FILE.json]
+ * The stream's MEND uses models/factworld/mend.safetensors (the network `--only mend` trains).
+ */
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { BUILTIN_DATA, BUILTIN_DATA_DIR, BUILTIN_MODEL_DIR } from "../src/data/builtin-node.js";
+import { loadEditCases, type EditDatasetFormat } from "../src/data/editing/load.js";
+import { runEditExperiment, selectCases } from "../src/edit/experiment.js";
+import { MEND_SMALL_MODEL, MEND_SPLIT, trainMend } from "../src/edit/mend-train.js";
+import { writeFileAtomic } from "../src/io/atomic.js";
+import { loadModel } from "../src/model/load.js";
+import { initEngine } from "../src/tensor/engine.js";
+
+const { values } = parseArgs({
+  options: {
+    only: { type: "string", default: "stream,act-ratio,mend" },
+    methods: { type: "string", default: "grace,wise,elder,mend,alphaedit" },
+    format: { type: "string", default: "zsre" },
+    n: { type: "string", default: "100" },
+    ratios: { type: "string", default: "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9" },
+    out: { type: "string" },
+  },
+});
+const only = new Set(values.only!.split(","));
+const n = Number(values.n);
+const format = values.format as EditDatasetFormat;
+const FILES: Record<string, string> = { zsre: BUILTIN_DATA.zsre, "wise-hallucination": BUILTIN_DATA.wiseHallucination, "wise-temporal": BUILTIN_DATA.wiseTemporal };
+const MEND_ARCHIVE = path.join(BUILTIN_MODEL_DIR, "mend.safetensors");
+
+await initEngine();
+const model = await loadModel(BUILTIN_MODEL_DIR);
+const cases = selectCases(await loadEditCases(path.join(BUILTIN_DATA_DIR, FILES[format]!), { format }), { n, distinctSubjects: true });
+const out: Record<string, unknown> = { format, n: cases.length };
+const f = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(2));
+
+if (only.has("mend")) {
+  const records = await loadEditCases(path.join(BUILTIN_DATA_DIR, BUILTIN_DATA.zsre), { format: "zsre" });
+  const train = records.slice(MEND_SPLIT.trainFrom, records.length - MEND_SPLIT.valCount);
+  const val = records.slice(records.length - MEND_SPLIT.valCount);
+  const r = await trainMend(model, train, val, MEND_SMALL_MODEL);
+  out.mend = { steps: r.steps, seconds: r.seconds, seconds_per_step: r.seconds / r.steps, val_edit_success: r.valAcc, train: train.length, val: val.length };
+  console.log(`MEND training: ${r.steps} steps in ${r.seconds.toFixed(1)} s (${(r.seconds / r.steps).toFixed(2)} s/step), validation edit success ${f(r.valAcc)}`);
+}
+
+if (only.has("stream")) {
+  console.log(`\n| method | T | reliability | generalization | locality | edit s (total) |\n| --- | --- | --- | --- | --- | --- |`);
+  const rows: unknown[] = [];
+  for (const method of values.methods!.split(",")) {
+    const r = await runEditExperiment(model, cases, {
+      method,
+      mode: "sequential",
+      evaluate: "after-all",
+      hparams: method === "mend" ? { archive: MEND_ARCHIVE } : {},
+      streamAt: [1, 10, cases.length],
+    });
+    for (const p of r.stream ?? []) {
+      const m = (k: string) => p.summary[k]?.mean;
+      console.log(`| ${method} | ${p.edits} | ${f(m("reliability"))} | ${f(m("generalization"))} | ${f(m("locality"))} | ${p.edits === cases.length ? r.seconds.edit.toFixed(0) : ""} |`);
+    }
+    rows.push({ method, stream: r.stream, summary: r.summary.post, seconds: r.seconds });
+  }
+  out.stream = rows;
+}
+
+if (only.has("act-ratio")) {
+  console.log(`\n| act_ratio | reliability | generalization | locality |\n| --- | --- | --- | --- |`);
+  const rows: unknown[] = [];
+  for (const ratio of values.ratios!.split(",").map(Number)) {
+    const r = await runEditExperiment(model, cases, { method: "wise", mode: "sequential", evaluate: "after-all", hparams: { act_ratio: ratio } });
+    const m = (k: string) => r.summary.post[k]?.mean;
+    console.log(`| ${ratio} | ${f(m("reliability"))} | ${f(m("generalization"))} | ${f(m("locality"))} |`);
+    rows.push({ act_ratio: ratio, summary: r.summary.post, seconds: r.seconds });
+  }
+  out.act_ratio = rows;
+}
+
+const file = values.out ?? path.join("bench", "results", `lifelong-${format}-${[...only].join("+")}.json`);
+await writeFileAtomic(file, JSON.stringify(out, null, 1));
+console.log(`\nwritten ${file}`);
+model.dispose();
