@@ -1,7 +1,8 @@
 /**
  * `npm run bench:lifelong`: the lifelong-editing acceptance table on the built-in fact-world model.
  *
- *   stream     each editor given the first --n distinct-subject cases of a dataset one after
+ *   stream     each editor given the first --n distinct-subject cases of a dataset (none whose
+ *              locality probe is another chosen case's edit: data/editing/select.ts) one after
  *              another (the sequential protocol, batch 1), measured after 1, 10 and --n edits
  *              (reliability = rewrite, generalisation = rephrase, locality) with edit seconds
  *   act-ratio  WISE's act_ratio swept (0.1 … 0.9): reliability and locality after --n edits
@@ -41,7 +42,7 @@ const MEND_ARCHIVE = path.join(BUILTIN_MODEL_DIR, "mend.safetensors");
 
 await initEngine();
 const model = await loadModel(BUILTIN_MODEL_DIR);
-const cases = selectCases(await loadEditCases(path.join(BUILTIN_DATA_DIR, FILES[format]!), { format }), { n, distinctSubjects: true });
+const cases = selectCases(await loadEditCases(path.join(BUILTIN_DATA_DIR, FILES[format]!), { format }), { n, distinctSubjects: true, disjointLocality: true });
 const out: Record<string, unknown> = { format, n: cases.length };
 const f = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(2));
 

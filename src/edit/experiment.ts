@@ -7,7 +7,7 @@
  */
 import { modelHash } from "../model/hash.js";
 import type { Model } from "../model/types.js";
-import { distinctSubjects, sharedSubjects } from "../data/editing/select.js";
+import { disjointLocality, distinctSubjects, sharedSubjects } from "../data/editing/select.js";
 import { METRICS } from "../eval/editing/metrics.js";
 import { ROME_GENERATION_LENGTH, type GenerationOptions } from "../eval/editing/score.js";
 import { EditCaches, type CovarianceSample } from "./caches.js";
@@ -55,9 +55,13 @@ export interface EditExperimentResult extends ProtocolResult {
   generation?: Required<GenerationOptions>;
 }
 
-/** The first `n` cases, or (distinctSubjects) the first case of each subject, then the first `n` of those. */
-export function selectCases(cases: readonly EditCase[], options: { n?: number; distinctSubjects?: boolean }): EditCase[] {
-  const pool = options.distinctSubjects ? distinctSubjects(cases) : [...cases];
+/**
+ * The first `n` cases after the filters: `distinctSubjects` keeps the first case of each subject,
+ * `disjointLocality` drops cases whose locality probe is another kept case's edit (select.ts).
+ */
+export function selectCases(cases: readonly EditCase[], options: { n?: number; distinctSubjects?: boolean; disjointLocality?: boolean }): EditCase[] {
+  let pool = options.distinctSubjects ? distinctSubjects(cases) : [...cases];
+  if (options.disjointLocality) pool = disjointLocality(pool);
   return options.n === undefined ? pool : pool.slice(0, options.n);
 }
 

@@ -5,10 +5,11 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { DatasetError, detectFormat, distinctSubjects, loadEditCases, loadKnownFacts, readRecords, sharedSubjects } from "../../src/data/editing/index.js";
+import { DatasetError, detectFormat, disjointLocality, distinctSubjects, loadEditCases, loadKnownFacts, readRecords, sharedSubjects } from "../../src/data/editing/index.js";
 import { BUILTIN_DATA_DIR } from "../../src/cli/default-model.js";
 import { buildFactWorld, counterfactRecords, FACTWORLD_SEED, zsreRecords } from "../../src/data/factworld/index.js";
 import { toEditCases } from "../../src/data/editing/index.js";
+import type { EditCase } from "../../src/data/editing/case.js";
 
 const SHARED = path.resolve(import.meta.dirname, "../../../shared/data");
 const skip = existsSync(SHARED) ? false : `${SHARED} is absent`;
@@ -114,4 +115,27 @@ test("distinctSubjects keeps each subject's first case, in order; sharedSubjects
   assert.deepEqual(sharedSubjects(distinct), []);
   const [a, b] = distinct;
   assert.deepEqual(sharedSubjects([a!, b!, a!]), [a!.request.subject]);
+});
+
+test("disjointLocality drops cases whose locality probe is another kept case's edit, in either order", () => {
+  const mk = (id: string, subject: string, loc: string): EditCase => ({
+    id,
+    request: { prompt: "where was {} born ?", subject, targetNew: "X" },
+    paraphrasePrompts: [`birthplace of ${subject} ?`],
+    neighborhoodPrompts: [],
+    attributePrompts: [],
+    generationPrompts: [],
+    locality: [{ prompt: loc, target: "Y" }],
+    portability: [],
+    source: id,
+  });
+  const cases = [
+    mk("a", "Ann", "where was Bob born ?"), // probes b's edit
+    mk("b", "Bob", "where was Cid born ?"), // dropped: its edit is a's probe
+    mk("c", "Cid", "birthplace of Dan ?"), // kept (b is gone)
+    mk("d", "Dan", "where was Eve born ?"), // dropped: c probes d's paraphrase
+    mk("e", "Eve", "where was Ann born ?"), // dropped: its probe is a's edit
+    mk("f", "Fay", "where was Gus born ?"),
+  ];
+  assert.deepEqual(disjointLocality(cases).map((c) => c.id), ["a", "c", "f"]);
 });

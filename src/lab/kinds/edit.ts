@@ -48,6 +48,7 @@ export const editSchema = s.object({
   format: s.nullable(s.enum(EDIT_FORMATS)).describeAs("dataset format; null = recognised from the records"),
   n: s.nullable(s.int({ min: 1 })).describeAs("first n cases (after distinct_subjects); null = all"),
   distinct_subjects: s.boolean().default(false).describeAs("keep the first case of each subject (batches where one subject is edited twice conflict)"),
+  disjoint_locality: s.boolean().default(false).describeAs("drop cases whose locality probe is another chosen case's edit (it must change when both edits coexist: batches, sequential streams)"),
   method: s.enum(EDITOR_NAMES).default("rome").describeAs("editing method: ft, ft-l, ft-m, rome, r-rome, memit, alphaedit"),
   hparams: hparamsSchema.default({}).describeAs("overrides of the method's defaults for this model, EasyEdit key names (layers, v_num_grad_steps, mom2_n_samples …)"),
   mode: s.enum(["single", "batch", "sequential"] as const).default("single").describeAs("single: each edit alone; batch: batch_size edits at once; sequential: edits one after another, composed"),
@@ -113,12 +114,13 @@ export const editKind: ExperimentKind<EditConfig> = {
     {
       name: "cases",
       after: [],
-      uses: (c) => ({ data: fingerprint(dataFile(c)), format: c.format, n: c.n, distinct_subjects: c.distinct_subjects }),
+      uses: (c) => ({ data: fingerprint(dataFile(c)), format: c.format, n: c.n, distinct_subjects: c.distinct_subjects, disjoint_locality: c.disjoint_locality }),
       run: async ({ config: c }) => {
         const file = dataFile(c);
         const { selectCases } = await experiment();
-        const loaded = await loadEditCases(file, { format: c.format ?? undefined, limit: c.distinct_subjects ? undefined : c.n ?? undefined });
-        return { file, cases: selectCases(loaded, { n: c.n ?? undefined, distinctSubjects: c.distinct_subjects }) };
+        const filtered = c.distinct_subjects || c.disjoint_locality;
+        const loaded = await loadEditCases(file, { format: c.format ?? undefined, limit: filtered ? undefined : c.n ?? undefined });
+        return { file, cases: selectCases(loaded, { n: c.n ?? undefined, distinctSubjects: c.distinct_subjects, disjointLocality: c.disjoint_locality }) };
       },
     },
     {

@@ -44,6 +44,7 @@ export const evalSchema = s.object({
     mode: s.enum(["batch", "sequential"] as const).default("batch").describeAs("batch: all n in one editor call; sequential: one after another (lifelong editing), resumable"),
     batch_size: s.int({ min: 1 }).default(1).describeAs("sequential only: edits per editor call"),
     distinct_subjects: s.boolean().default(true).describeAs("one edit per subject"),
+    disjoint_locality: s.boolean().default(false).describeAs("drop cases whose locality probe is another chosen case's edit"),
     hparams: s.record(s.scalar()).default({}).describeAs("overrides of the method's defaults (EasyEdit key names, scalar values)"),
     stats_dir: s.string().default(".scalpel/edit-cache").describeAs("covariance statistics cache"),
   })).describeAs("evaluate before and after an edit made here (instead of patch_file)"),
@@ -102,7 +103,7 @@ export const evalKind: ExperimentKind<EvalConfig> = {
         const e = c.edit;
         const model = await stageModel(ctx, c.model);
         const [{ resolveHparams, selectCases, runEditExperiment }, { getEditor }] = await Promise.all([import("../../edit/experiment.js"), import("../../edit/registry.js")]);
-        const cases = selectCases(await loadEditCases(editData(e), { format: e.format ?? undefined }), { n: e.n, distinctSubjects: e.distinct_subjects });
+        const cases = selectCases(await loadEditCases(editData(e), { format: e.format ?? undefined }), { n: e.n, distinctSubjects: e.distinct_subjects, disjointLocality: e.disjoint_locality });
         let patch: Patch;
         let summary: unknown = null;
         if (e.mode === "sequential") {
