@@ -23,6 +23,7 @@ import { Adam } from "./adam.js";
 import type { ValueHparams } from "./hparams.js";
 import type { EditRequest } from "./types.js";
 import { encodePrompt, fill, padIdOf, padRight, subjectLastIndex, targetIds } from "./tokens.js";
+import { nextMacrotask } from "../util/macrotask.js";
 
 export interface ValueResult {
   /** v₀ + δ. */
@@ -171,6 +172,7 @@ export async function computeTargetVector(
   let last = NaN;
   let steps = 0;
   for (let it = 0; it < hp.vNumGradSteps; it++) {
+    await nextMacrotask(); // util/macrotask.ts: lets V8 release what autodiff kept alive
     const { value, grad } = await evaluate(delta);
     last = value;
     steps = it + 1;

@@ -40,6 +40,7 @@ import { initLora, type LoraAdapter } from "../train/lora.js";
 import { deriveSeed, Rng } from "../util/rng.js";
 import { encodePrompt, fill, padIdOf, padRight, targetIds } from "./tokens.js";
 import type { EditContext, Editor, EditorDefinition, EditRequest } from "./types.js";
+import { nextMacrotask } from "../util/macrotask.js";
 
 export interface ElderHparams {
   /** Layers whose matrices get experts. */
@@ -271,6 +272,7 @@ async function train(model: Model, mem: Memory, hp: ElderHparams, requests: Edit
   const vg = valueAndGrad(loss);
   try {
     for (let it = 0; it < hp.nIter; it++) {
+      await nextMacrotask(); // util/macrotask.ts: lets V8 release what autodiff kept alive
       context.onProgress?.("elder", it, hp.nIter);
       // Top-k masks from the current routers (host, float64): the reference's torch.topk on the gate.
       const tops: number[][][] = [];

@@ -24,6 +24,7 @@ import { Adam } from "./adam.js";
 import type { FtHparams } from "./hparams.js";
 import { encodePrompt, fill, padIdOf, padRight, targetIds } from "./tokens.js";
 import type { EditContext, EditRequest } from "./types.js";
+import { nextMacrotask } from "../util/macrotask.js";
 
 interface Batch {
   tokens: number[][];
@@ -94,6 +95,7 @@ export async function ftEdit(model: Model, requests: EditRequest[], hp: FtHparam
   const others = (): Params => Object.fromEntries(Object.entries(model.params).filter(([k]) => !names.includes(k)).map(([k, v]) => [k, v.ref]));
 
   for (let step = 0; step < hp.numSteps; step++) {
+    await nextMacrotask(); // util/macrotask.ts: lets V8 release what autodiff kept alive
     context.onProgress?.(method, step, hp.numSteps);
     let lossSum = 0;
     for (const b of batches) {

@@ -40,6 +40,7 @@ import { deriveSeed, makeRng } from "../util/rng.js";
 import { Adam } from "./adam.js";
 import { fill } from "./tokens.js";
 import type { EditContext, EditorDefinition, EditRequest, Editor } from "./types.js";
+import { nextMacrotask } from "../util/macrotask.js";
 
 export interface GraceHparams {
   /** [l]: the block whose mlp.W_out the codebook wraps (EasyEdit: inner_params). */
@@ -290,6 +291,7 @@ async function trainValue(model: Model, c: GraceCodebook, j: number, tokens: num
   const adam = new Adam(d, hp.editLr);
   try {
     for (let i = 0; i < hp.nIter; i++) {
+      await nextMacrotask(); // util/macrotask.ts: lets V8 release what autodiff kept alive
       const [value, grad] = vg(np.array(v).reshape([1, d]));
       value.dispose();
       adam.step(v, await readF32(grad as Arr));

@@ -31,6 +31,7 @@ import { disposeTree, readF32 } from "../tensor/own.js";
 import { deriveSeed, Rng } from "../util/rng.js";
 import { defaultInnerParams, mendFactors, requestBatch, teacherForced, batchNll, mendDeltas, type TfBatch } from "./mend.js";
 import { idmlpForward, initMendNetwork, modeOf, networkInput, netTensorNames, splitFactors, type MendNetConfig, type MendNetwork } from "./mend-net.js";
+import { nextMacrotask } from "../util/macrotask.js";
 
 /** Training options, EasyEdit hparams/TRAINING/MEND names in comments; defaults are EasyEdit's. */
 export interface MendTrainOptions {
@@ -255,6 +256,7 @@ export async function trainMend(model: Model, train: readonly EditCase[], val: r
   let stoppedEarly = false;
 
   while (!st.done && st.step < o.maxIters) {
+    await nextMacrotask(); // util/macrotask.ts: lets V8 release what autodiff kept alive
     const ts = performance.now();
     const s = st.step;
     const per = Math.max(1, Math.floor(train.length / o.batchSize));

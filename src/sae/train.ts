@@ -39,6 +39,7 @@ import { initAdamW, JitAdamW, type AdamWState } from "../train/adamw.js";
 import { learningRate } from "../train/schedule.js";
 import { deriveSeed, Rng } from "../util/rng.js";
 import { ActivationStore, type ActivationBatch, type ActivationSource } from "./activation-store.js";
+import { nextMacrotask } from "../util/macrotask.js";
 
 export interface DictionaryTrainOptions {
   kind: "sae" | "transcoder";
@@ -204,6 +205,7 @@ export async function trainDictionary(o: DictionaryTrainOptions): Promise<Dictio
   let step = 0;
   try {
     while (step < o.steps) {
+      await nextMacrotask(); // util/macrotask.ts: lets V8 release what autodiff kept alive
       const batch = pending ?? (await timed(() => store.next(batchTokens)));
       pending = undefined;
       const t0 = performance.now();

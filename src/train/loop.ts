@@ -19,6 +19,7 @@ import { latestCheckpoint, loadTrainCheckpoint, saveTrainCheckpoint, type StepRe
 import { clipGradNorm } from "./clip.js";
 import { resolveTrainConfig, TRAJECTORY_FIELDS, type TrainConfig } from "./config.js";
 import { learningRate } from "./schedule.js";
+import { nextMacrotask } from "../util/macrotask.js";
 
 export interface LogEntry extends StepRecord {
   /** Counted target tokens per second over this step (wall clock). */
@@ -174,6 +175,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const jitOpt = options.jitOptimizer ?? true ? new JitAdamW(adam) : undefined;
   try {
     while (step < lastStep) {
+      await nextMacrotask(); // util/macrotask.ts: lets V8 release what autodiff kept alive
       const t0 = performance.now();
       const micro: Batch[] = [];
       for (let k = 0; k < config.gradAccumSteps; k++) micro.push(batcher.next(config.batchSize));

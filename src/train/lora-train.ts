@@ -27,6 +27,7 @@ import { resolveTrainConfig, TRAJECTORY_FIELDS, type TrainConfig } from "./confi
 import { initLora, type LoraAdapter } from "./lora.js";
 import { learningRate } from "./schedule.js";
 import { SftBatcher, sftRows, type SftExample } from "./sft-batches.js";
+import { nextMacrotask } from "../util/macrotask.js";
 
 export interface LoraSpec {
   /** Parameter names or patterns (`blocks.*.mlp.W_in`). */
@@ -162,6 +163,7 @@ export async function trainLora(options: LoraTrainOptions): Promise<LoraTrainRes
   try {
     const lastStep = Math.min(config.totalSteps, options.stopAtStep ?? Infinity);
     while (step < lastStep) {
+      await nextMacrotask(); // util/macrotask.ts: lets V8 release what autodiff kept alive
       const batch = batcher.next(config.batchSize);
       const counted = batch.mask.reduce((s, r) => s + r.reduce((a, b) => a + b, 0), 0);
       current = { batch, invN: 1 / Math.max(1, counted), rng: new Rng(deriveSeed(config.seed, "lora-dropout", step)) };
