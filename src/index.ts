@@ -72,7 +72,9 @@ export { defaultModelParts, defaultModelConfigJson, DEFAULT_TRAINING } from "./t
 export { factAccuracy, arithmeticAccuracy as factworldArithmeticAccuracy, markerAccuracy, toolAccuracy } from "./eval/factworld-acceptance.js";
 export * as edit from "./edit/index.js";
 export { runEditExperiment, selectCases, sharedSubjectWarning, editsPerCall, resolveHparams, caseRow, type EditExperimentOptions, type EditExperimentResult } from "./edit/experiment.js";
-export { runProtocol, type ProtocolOptions, type ProtocolResult, type StreamProgress, type StreamCheckpoint } from "./edit/protocol.js";
+export { runProtocol, type ProtocolOptions, type ProtocolResult, type StreamProgress, type StreamCheckpoint, type StreamPoint } from "./edit/protocol.js";
+export { saveMendNetwork, loadMendNetwork, mendCheckpointFile } from "./edit/mend-file-node.js";
+export { similarityKind, similaritySchema, type SimilarityConfig } from "./lab/kinds/similarity.js";
 export { runEvalExperiment, patchedModel, docRow, type EvalExperimentOptions, type EvalExperimentResult } from "./eval/experiment.js";
 export { searchInMemory, type InMemorySearch, type TrialHandle } from "./analysis/search/loop.js";
 export type { Direction, Distribution, SearchSpace, TrialParams, FrozenTrial, Sampler, Pruner } from "./analysis/search/types.js";
@@ -94,6 +96,9 @@ export { sftRows, SftBatcher, type SftExample, type SftRow } from "./train/sft-b
 export { adapterToPeft, adapterFromPeft } from "./train/peft-format.js";
 export { savePeftAdapter, loadPeftAdapter } from "./train/peft-files-node.js";
 export { moduleKind } from "./model/modules/index.js";
+export { graceKind, type GraceCodebook } from "./model/modules/grace.js";
+export { wiseKind, type WiseModule } from "./model/modules/wise.js";
+export { elderKind, type ElderModule } from "./model/modules/elder.js";
 export type { AttachedModule, ModuleKind, EncodedModule } from "./model/attached.js";
 export { deltaTranscoderKind, deltaTranscoderSchema, type DeltaTranscoderConfig } from "./lab/kinds/delta-transcoder.js";
 export { writeReportSection, readReportSections, type ReportSection, type SectionTable } from "./lab/report/section.js";

@@ -5,9 +5,12 @@
  */
 import type { AttachedModule, ModuleKind } from "../attached.js";
 import { dictionarySpliceKind } from "./dictionary-splice.js";
+import { graceKind } from "./grace.js";
+import { elderKind } from "./elder.js";
 import { loraKind } from "./lora.js";
+import { wiseKind } from "./wise.js";
 
-const KINDS: ModuleKind<never>[] = [loraKind, dictionarySpliceKind] as unknown as ModuleKind<never>[];
+const KINDS: ModuleKind<never>[] = [loraKind, dictionarySpliceKind, graceKind, elderKind, wiseKind] as unknown as ModuleKind<never>[];
 
 export function moduleKind(kind: string): ModuleKind<AttachedModule> {
   const k = KINDS.find((x) => x.kind === kind);
