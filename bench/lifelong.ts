@@ -11,14 +11,14 @@
  *
  * Quality numbers, not speed against a reference: these are the issue's acceptance numbers.
  * usage: node --import tsx bench/lifelong.ts [--only stream,act-ratio,mend] [--methods grace,wise,elder,mend,alphaedit]
- *        [--format zsre|wise-hallucination|wise-temporal] [--n 100] [--ratios 0.1,0.3,…] [--out FILE.json]
+ *        [--format zsre|wise-hallucination|wise-temporal] [--n 100] [--ratios 0.1,0.3,…] [--wise-hparams JSON] [--out FILE.json]
  * The stream's MEND uses models/factworld/mend.safetensors (the network `--only mend` trains).
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { BUILTIN_DATA, BUILTIN_DATA_DIR, BUILTIN_MODEL_DIR } from "../src/data/builtin-node.js";
 import { loadEditCases, type EditDatasetFormat } from "../src/data/editing/load.js";
-import { runEditExperiment, selectCases } from "../src/edit/experiment.js";
+import { runEditExperiment, selectCases, unrelatedPool } from "../src/edit/experiment.js";
 import { MEND_SMALL_MODEL, MEND_SPLIT, trainMend } from "../src/edit/mend-train.js";
 import { writeFileAtomic } from "../src/io/atomic.js";
 import { loadModel } from "../src/model/load.js";
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     format: { type: "string", default: "zsre" },
     n: { type: "string", default: "100" },
     ratios: { type: "string", default: "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9" },
+    "wise-hparams": { type: "string", default: "{}" },
     out: { type: "string" },
   },
 });
@@ -44,6 +45,9 @@ await initEngine();
 const model = await loadModel(BUILTIN_MODEL_DIR);
 const cases = selectCases(await loadEditCases(path.join(BUILTIN_DATA_DIR, FILES[format]!), { format }), { n, distinctSubjects: true, disjointLocality: true });
 const out: Record<string, unknown> = { format, n: cases.length };
+// WISE's loc_prompts: the zsRE export's training split (records from 200), minus the evaluated cases' probes.
+const unrelated = unrelatedPool((await loadEditCases(path.join(BUILTIN_DATA_DIR, BUILTIN_DATA.zsre), { format: "zsre" })).slice(MEND_SPLIT.trainFrom), cases);
+const WISE_HP = JSON.parse(values["wise-hparams"]!) as Record<string, unknown>;
 const f = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(2));
 
 if (only.has("mend")) {
@@ -63,7 +67,8 @@ if (only.has("stream")) {
       method,
       mode: "sequential",
       evaluate: "after-all",
-      hparams: method === "mend" ? { archive: MEND_ARCHIVE } : {},
+      hparams: method === "mend" ? { archive: MEND_ARCHIVE } : method === "wise" ? WISE_HP : {},
+      context: { unrelated },
       streamAt: [1, 10, cases.length],
     });
     for (const p of r.stream ?? []) {
@@ -79,7 +84,7 @@ if (only.has("act-ratio")) {
   console.log(`\n| act_ratio | reliability | generalization | locality |\n| --- | --- | --- | --- |`);
   const rows: unknown[] = [];
   for (const ratio of values.ratios!.split(",").map(Number)) {
-    const r = await runEditExperiment(model, cases, { method: "wise", mode: "sequential", evaluate: "after-all", hparams: { act_ratio: ratio } });
+    const r = await runEditExperiment(model, cases, { method: "wise", mode: "sequential", evaluate: "after-all", hparams: { ...WISE_HP, act_ratio: ratio }, context: { unrelated } });
     const m = (k: string) => r.summary.post[k]?.mean;
     console.log(`| ${ratio} | ${f(m("reliability"))} | ${f(m("generalization"))} | ${f(m("locality"))} |`);
     rows.push({ act_ratio: ratio, summary: r.summary.post, seconds: r.seconds });

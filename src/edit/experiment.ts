@@ -15,7 +15,7 @@ import { covarianceSamplesOf } from "./mom2.js";
 import { readHparams, type EditorName } from "./hparams-yaml.js";
 import { runProtocol, type CaseResult, type EvalTiming, type ProtocolMode, type ProtocolResult, type StreamCheckpoint } from "./protocol.js";
 import { getEditor } from "./registry.js";
-import type { EditCase, EditContext } from "./types.js";
+import type { EditCase, EditContext, PromptTarget } from "./types.js";
 
 export interface EditExperimentOptions {
   /** An editor name (registry.ts): ft, ft-l, ft-m, rome, r-rome, memit, alphaedit. */
@@ -63,6 +63,17 @@ export function selectCases(cases: readonly EditCase[], options: { n?: number; d
   let pool = options.distinctSubjects ? distinctSubjects(cases) : [...cases];
   if (options.disjointLocality) pool = disjointLocality(pool);
   return options.n === undefined ? pool : pool.slice(0, options.n);
+}
+
+/**
+ * Unrelated prompts for editors that train a router against them (EditContext.unrelated): the
+ * locality probes of `train` cases, minus any prompt the evaluated cases edit, rephrase or probe,
+ * so no measured probe is trained on.
+ */
+export function unrelatedPool(train: readonly EditCase[], evaluated: readonly EditCase[]): PromptTarget[] {
+  const taken = new Set(evaluated.flatMap((c) => [c.request.prompt.replace("{}", c.request.subject), ...c.paraphrasePrompts, ...c.locality.map((l) => l.prompt)]));
+  const seen = new Set<string>();
+  return train.flatMap((c) => c.locality).filter((l) => !taken.has(l.prompt) && !seen.has(l.prompt) && (seen.add(l.prompt), true));
 }
 
 /** Edits per editor call under a protocol. */

@@ -6,7 +6,7 @@
  * attached module for GRACE's codebook, WISE's side memory or ELDER's adapters — so a patch
  * applies, composes, reverts and saves the same way for all of them.
  */
-import type { EditRequest } from "../data/editing/case.js";
+import type { EditRequest, PromptTarget } from "../data/editing/case.js";
 import type { Patch } from "../model/patch.js";
 import type { EditCaches } from "./caches.js";
 
@@ -25,6 +25,12 @@ export interface EditContext {
    * corpora). Pass one object through a run's edits; absent, each call computes afresh.
    */
   caches?: EditCaches;
+  /**
+   * Unrelated prompts with their answers, from a training split (never the evaluated cases' own
+   * probes): what editors with a router train it to stay off (WISE's loc_prompts, which
+   * run_wise_editing.py takes from zsre_mend_train.json). edit/experiment.ts unrelatedPool builds it.
+   */
+  unrelated?: PromptTarget[];
 }
 
 export interface Editor<H = Record<string, unknown>> {

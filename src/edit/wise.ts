@@ -45,11 +45,11 @@
  * EasyEdit's definition; the issue's "REPAIR-style pruning of side-memory activations" has no
  * definition we could find, so none is mixed in.
  *
- * Irrelevant rows: EasyEdit feeds each request's `loc_prompt` (zsRE: the record's loc question +
- * answer). An EditRequest carries no locality prompt, so here they are text the unedited model
- * generates (context-template style, seeded), one per request in turn — unrelated to the edit, as
- * the reference's are (a request that carries `locality`, as EditCase has, gives EasyEdit's own
- * loc_prompt instead: locText). Context templates: EasyEdit's length_params ([[5,5],[10,5]]; default
+ * Irrelevant rows: EasyEdit feeds loc_prompts, the loc question + answer of records from the train
+ * split (run_wise_editing.py: zsre_mend_train.json), one per request in turn. Given in
+ * EditContext.unrelated (edit/experiment.ts unrelatedPool drops any the evaluated cases probe),
+ * they are used the same way; without them, text the unedited model generates (context-template
+ * style, seeded) stands in. Context templates: EasyEdit's length_params ([[5,5],[10,5]]; default
  * here [[5,2],[10,2]]) from the seeds "I", "You", "Because", "Yes", "Q: " (greedy there; top-k
  * sampling here, edit/context-templates.ts).
  */
@@ -110,8 +110,8 @@ export interface WiseHparams {
  * - n_iter 30 (yaml 70) and context templates [[5,2],[10,2]] (EasyEdit [[5,5],[10,5]]): what a
  *   100-edit stream on models/factworld affords on this machine (≈ 4 s per edit, 2 shared cores).
  * Measured on models/factworld, zsre.json, first 100 distinct-subject cases, sequential, after
- * all (scratch/wise-factworld.mts): see the editor's report; locality there is far below the
- * paper's unless the records' loc prompts are supplied (locText below).
+ * all: bench/README.md "Lifelong editing" has the numbers with and without unrelated prompts and
+ * act_span "last".
  */
 export function wiseDefaults(config: ModelConfig): WiseHparams {
   const layer = Math.min(config.nLayers - 1, Math.round(0.85 * config.nLayers));
@@ -238,16 +238,6 @@ function buildRows(model: Model, requests: EditRequest[], templates: string[], i
   return { tokens, mask, targets, ftWeights, span, nEditRows: nEdit, nTemplates: templates.length };
 }
 
-/**
- * EasyEdit's loc_prompt for a request, when the caller supplies one: `locality` (EditCase's
- * PromptTarget[]) on the request object → "prompt target" of the first (run_wise_editing.py:
- * loc + ' ' + loc_ans). EditRequest has no such field yet; without it generated text is used.
- */
-function locText(r: EditRequest): string | undefined {
-  const loc = (r as EditRequest & { locality?: { prompt: string; target: string }[] }).locality?.[0];
-  return loc ? `${loc.prompt} ${loc.target}` : undefined;
-}
-
 /** The editor's whole memory, host-side (what exportState/importState carry). */
 interface WiseMemoryState {
   layer: number;
@@ -328,7 +318,10 @@ export class WiseEditor implements Editor<WiseHparams> {
     const m = (this.mem ??= { layer, shard: W0.slice(), merged: null, saved: [], savedMinAct: [], minAct: NO_ACT, totalCnt: 0, mergeCnt: 0 });
     const seed = context.seed ?? 0;
     const texts = await this.textsFor(model, hp, seed, context.caches);
-    const irrelevant = requests.map((r, i) => locText(r) ?? texts.irrelevant[(m.totalCnt + i) % texts.irrelevant.length]!);
+    // EasyEdit's loc_prompts (loc + ' ' + loc_ans from the train split) when the caller gives them;
+    // with act_span "last" the prompt alone, so the scored token is the prompt's query token.
+    const pool = context.unrelated?.length ? context.unrelated.map((u) => (hp.actSpan === "last" ? u.prompt : `${u.prompt} ${u.target}`)) : texts.irrelevant;
+    const irrelevant = requests.map((_, i) => pool[(m.totalCnt + i) % pool.length]!);
     const rows = buildRows(model, requests, texts.templates, irrelevant, hp.actSpan);
 
     // A new shard's subspace (WISE.edit: editing_total_cnt % save_freq == 0 → a fresh mask).

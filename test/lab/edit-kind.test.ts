@@ -180,6 +180,28 @@ test("stream_at: the sequential stream measured after 1 and 2 edits, as series m
   }
 });
 
+test("a memory editor (GRACE) through the kind: the stream's memory patch, stream points and the saved patch", async () => {
+  const exp = parseExperiment({
+    kind: "edit",
+    name: "grace-stream",
+    config: { model: join(dir, "ckpt"), data: join(dir, "cf2.json"), method: "grace", hparams: { n_iter: 5 }, mode: "sequential", stream_at: [1, 2], stats_dir: join(dir, "stats") },
+  });
+  const store = openStore(join(dir, "store-grace"));
+  try {
+    const run = await startRun(store, exp);
+    const names = (store.db.prepare("SELECT DISTINCT name FROM metrics WHERE run_id = ? AND step IS NOT NULL").all(run.runId) as { name: string }[]).map((r) => r.name);
+    assert.ok(names.includes("stream.efficacy_score") && names.some((n) => n.startsWith("norm.grace.")), names.join(", "));
+    const edits = run.stages.find((s) => s.name === "edits")!;
+    const folder = join(store.dir, (store.db.prepare("SELECT path FROM artifacts WHERE hash = ?").get(edits.artifact) as { path: string }).path);
+    const { loadPatch } = await import("../../src/model/patch-file.js");
+    const saved = await loadPatch(join(folder, "patch.safetensors"));
+    assert.equal(saved.type, "module");
+    assert.equal((saved as { module: { kind: string } }).module.kind, "grace");
+  } finally {
+    store.close();
+  }
+});
+
 test("MEND without an archive: the editor network is trained in a cached stage first, then used to edit", async () => {
   const people = ["Aldo Venn", "Mira Tal", "Oren Sade"];
   const places = ["Kelmar", "Tovia", "Brisk"];

@@ -18,7 +18,7 @@ import { EDITOR_NAMES, hparamKeyKinds, type HparamKind } from "../../edit/hparam
 import { MEND_SMALL_MODEL, MEND_SPLIT } from "../../edit/mend-train.js";
 import type { StreamPoint } from "../../edit/protocol.js";
 import { METRICS } from "../../eval/editing/metrics.js";
-import type { EditCase } from "../../edit/types.js";
+import type { EditCase, PromptTarget } from "../../edit/types.js";
 import { s, type Infer, type Schema } from "../schema/schema.js";
 import { streamCheckpoint } from "./edit-stream-checkpoint.js";
 import { editDataFile, fingerprint, modelDir, modelField, stageModel } from "./model-input.js";
@@ -58,6 +58,11 @@ export const editSchema = s.object({
   generation: s.boolean().default(false).describeAs("also sample from generation prompts: ROME's fluency (generation_entropy) and attribute_similarity (slower)"),
   generation_length: s.int({ min: 2 }).default(100).describeAs("tokens per generated text, prompt included (ROME's max_out_len: 100)"),
   stats_dir: s.string().default(".scalpel/edit-cache").describeAs("where covariance statistics are cached (shared with scalpel edit-eval)"),
+  unrelated: s.nullable(s.object({
+    data: s.nullable(s.string()).describeAs("records whose locality prompts are used (e.g. zsre_mend_train.json, hallucination-train.json); null = the built-in model's zsRE export"),
+    format: s.nullable(s.enum(EDIT_FORMATS)).describeAs("their format; null = recognised"),
+    from: s.int({ min: 0 }).default(MEND_SPLIT.trainFrom).describeAs("first record used (the built-in export's records before 200 are evaluation cases)"),
+  })).describeAs("unrelated prompts (a training split's locality probes, minus any the evaluated cases use) for editors that train a router to stay off them: WISE's loc_prompts"),
   editor_training: s.object({
     data: s.nullable(s.string()).describeAs("zsRE-format training records; null = the built-in model's zsre.json"),
     train_from: s.int({ min: 0 }).default(MEND_SPLIT.trainFrom).describeAs("first training record (the records before it are left for evaluation streams)"),
@@ -114,13 +119,20 @@ export const editKind: ExperimentKind<EditConfig> = {
     {
       name: "cases",
       after: [],
-      uses: (c) => ({ data: fingerprint(dataFile(c)), format: c.format, n: c.n, distinct_subjects: c.distinct_subjects, disjoint_locality: c.disjoint_locality }),
+      uses: (c) => ({
+        data: fingerprint(dataFile(c)), format: c.format, n: c.n, distinct_subjects: c.distinct_subjects, disjoint_locality: c.disjoint_locality,
+        unrelated: c.unrelated && { ...c.unrelated, data: fingerprint(editDataFile(c.unrelated.data, "zsre")) },
+      }),
       run: async ({ config: c }) => {
         const file = dataFile(c);
-        const { selectCases } = await experiment();
+        const { selectCases, unrelatedPool } = await experiment();
         const filtered = c.distinct_subjects || c.disjoint_locality;
         const loaded = await loadEditCases(file, { format: c.format ?? undefined, limit: filtered ? undefined : c.n ?? undefined });
-        return { file, cases: selectCases(loaded, { n: c.n ?? undefined, distinctSubjects: c.distinct_subjects, disjointLocality: c.disjoint_locality }) };
+        const cases = selectCases(loaded, { n: c.n ?? undefined, distinctSubjects: c.distinct_subjects, disjointLocality: c.disjoint_locality });
+        const u = c.unrelated;
+        const unrelated = u ? unrelatedPool((await loadEditCases(editDataFile(u.data, "zsre"), { format: u.format ?? undefined })).slice(u.from), cases) : [];
+        if (u && unrelated.length === 0) throw new ConfigError("EDIT_UNRELATED_EMPTY", `config.unrelated: no locality prompts left in ${editDataFile(u.data, "zsre")} from record ${u.from} (after dropping the evaluated cases' own)`, { field: "config.unrelated", fix: "lower from, or give another data file" });
+        return { file, cases, unrelated };
       },
     },
     {
@@ -185,7 +197,7 @@ export const editKind: ExperimentKind<EditConfig> = {
         if (c.stream_at !== null && c.mode !== "sequential") {
           throw new ConfigError("EDIT_STREAM_AT", "config.stream_at measures a sequential stream; it needs mode: sequential", { field: "config.stream_at", fix: "set mode: sequential or remove stream_at" });
         }
-        const { cases } = ctx.inputs.cases as { cases: EditCase[] };
+        const { cases, unrelated } = ctx.inputs.cases as { cases: EditCase[]; unrelated?: PromptTarget[] };
         const model = await stageModel(ctx, c.model);
         const { runEditExperiment, caseRow } = await experiment();
         let resumed = 0;
@@ -199,7 +211,7 @@ export const editKind: ExperimentKind<EditConfig> = {
           evaluate: c.evaluate ?? undefined,
           generation: c.generation ? { maxOutLen: c.generation_length } : false,
           seed: ctx.seed,
-          context: { cacheDir: c.stats_dir, caches: await editCaches(ctx) },
+          context: { cacheDir: c.stats_dir, caches: await editCaches(ctx), ...(unrelated?.length ? { unrelated } : {}) },
           checkpoint: c.mode === "sequential" ? streamCheckpoint(ctx, (n) => (resumed = n)) : undefined,
           streamAt: c.stream_at ?? undefined,
           onResult: (_r, done, total) => ctx.progress(done, total),

@@ -43,6 +43,10 @@ export const evalSchema = s.object({
     n: s.int({ min: 1 }).default(5).describeAs("the first n cases are edited"),
     mode: s.enum(["batch", "sequential"] as const).default("batch").describeAs("batch: all n in one editor call; sequential: one after another (lifelong editing), resumable"),
     batch_size: s.int({ min: 1 }).default(1).describeAs("sequential only: edits per editor call"),
+    unrelated: s.nullable(s.object({
+      data: s.nullable(s.string()).describeAs("records whose locality prompts are used; null = the built-in model's zsRE export"),
+      from: s.int({ min: 0 }).default(200).describeAs("first record used"),
+    })).describeAs("unrelated prompts for editors that train a router against them (WISE's loc_prompts), as in the edit kind"),
     distinct_subjects: s.boolean().default(true).describeAs("one edit per subject"),
     disjoint_locality: s.boolean().default(false).describeAs("drop cases whose locality probe is another chosen case's edit"),
     hparams: s.record(s.scalar()).default({}).describeAs("overrides of the method's defaults (EasyEdit key names, scalar values)"),
@@ -95,14 +99,14 @@ export const evalKind: ExperimentKind<EvalConfig> = {
       name: "patch",
       after: [],
       seeded: true, // an edit's context templates are sampled with the run seed
-      uses: (c) => ({ model: fingerprint(modelDir(c.model)), patch_file: c.patch_file && fingerprint(c.patch_file), edit: c.edit && { ...c.edit, data: fingerprint(editData(c.edit)) } }),
+      uses: (c) => ({ model: fingerprint(modelDir(c.model)), patch_file: c.patch_file && fingerprint(c.patch_file), edit: c.edit && { ...c.edit, data: fingerprint(editData(c.edit)), unrelated: c.edit.unrelated && { ...c.edit.unrelated, data: fingerprint(editDataFile(c.edit.unrelated.data, "zsre")) } } }),
       run: async (ctx) => {
         const c = ctx.config;
         if (c.patch_file) return { file: path.resolve(c.patch_file) };
         if (!c.edit) return { file: null };
         const e = c.edit;
         const model = await stageModel(ctx, c.model);
-        const [{ resolveHparams, selectCases, runEditExperiment }, { getEditor }] = await Promise.all([import("../../edit/experiment.js"), import("../../edit/registry.js")]);
+        const [{ resolveHparams, selectCases, runEditExperiment, unrelatedPool }, { getEditor }] = await Promise.all([import("../../edit/experiment.js"), import("../../edit/registry.js")]);
         const cases = selectCases(await loadEditCases(editData(e), { format: e.format ?? undefined }), { n: e.n, distinctSubjects: e.distinct_subjects, disjointLocality: e.disjoint_locality });
         let patch: Patch;
         let summary: unknown = null;
@@ -116,7 +120,7 @@ export const evalKind: ExperimentKind<EvalConfig> = {
             batchSize: e.batch_size,
             evaluate: "after-all",
             seed: ctx.seed,
-            context: { cacheDir: e.stats_dir },
+            context: { cacheDir: e.stats_dir, ...(e.unrelated ? { unrelated: unrelatedPool((await loadEditCases(editDataFile(e.unrelated.data, "zsre"))).slice(e.unrelated.from), cases) } : {}) },
             checkpoint: streamCheckpoint(ctx, () => {}),
             onResult: (_r, done, total) => ctx.progress(done, total),
           });
