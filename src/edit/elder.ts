@@ -38,7 +38,7 @@ import { disposeTree, readF32 } from "../tensor/own.js";
 import { initAdamW, JitAdamW } from "../train/adamw.js";
 import { initLora, type LoraAdapter } from "../train/lora.js";
 import { deriveSeed, Rng } from "../util/rng.js";
-import { encodePrompt, fill, padIdOf, padRight, targetIds } from "./tokens.js";
+import { fill, teacherForcedBatch } from "./tokens.js";
 import type { EditContext, Editor, EditorDefinition, EditRequest } from "./types.js";
 import { nextMacrotask } from "../util/macrotask.js";
 
@@ -115,31 +115,6 @@ function validate(model: Model, hp: ElderHparams): void {
   if (!(hp.loraAlpha > 0)) throw new RangeError(`ELDER lora_alpha must be > 0, got ${hp.loraAlpha}`);
 }
 
-/** The teacher-forced batch: prompt + target[:-1], loss weights on the target positions, query = last prompt token. */
-function makeBatch(model: Model, requests: EditRequest[]) {
-  const tok = model.tokenizer;
-  const rows: number[][] = [];
-  const scored: { row: number; pos: number; id: number; w: number }[] = [];
-  const queryPositions: number[] = [];
-  for (const [b, r] of requests.entries()) {
-    const text = fill(r.prompt, r.subject);
-    const prompt = encodePrompt(tok, text);
-    const target = targetIds(tok, text, r.targetNew);
-    rows.push([...prompt, ...target.slice(0, -1)]);
-    queryPositions.push(prompt.length - 1);
-    target.forEach((id, j) => scored.push({ row: b, pos: prompt.length - 1 + j, id, w: 1 / (target.length * requests.length) }));
-  }
-  const { tokens, mask } = padRight(rows, padIdOf(tok));
-  const T = tokens[0]!.length;
-  const targets = new Int32Array(rows.length * T);
-  const weights = new Float32Array(rows.length * T);
-  for (const s of scored) {
-    targets[s.row * T + s.pos] = s.id;
-    weights[s.row * T + s.pos] = s.w;
-  }
-  return { tokens, mask, targets, weights, queryPositions, T };
-}
-
 /** Router init as torch.nn.Linear's default: W, b ~ U(±1/√d_in). */
 function initRouter(dIn: number, E: number, seed: number): ElderRouter {
   const rng = new Rng(seed);
@@ -207,7 +182,7 @@ const pname = {
 async function train(model: Model, mem: Memory, hp: ElderHparams, requests: EditRequest[], context: EditContext): Promise<void> {
   const E = hp.numExperts;
   const R = requests.length;
-  const batch = makeBatch(model, requests);
+  const batch = teacherForcedBatch(model.tokenizer, requests.map((r) => ({ prompt: fill(r.prompt, r.subject), target: r.targetNew })), "per-row");
   const queryHook = `blocks.${hp.deferralLayer}.mlp.hook_post`;
   const { cache } = model.forward(batch.tokens, { attentionMask: batch.mask, cache: [queryHook], stopAt: queryHook, queryPositions: batch.queryPositions });
   const act = cache[queryHook]!;

@@ -24,7 +24,7 @@ import type { WeightPatch } from "../model/patch.js";
 import type { Arr, Model, ModelConfig } from "../model/types.js";
 import { disposeTree, readF32 } from "../tensor/own.js";
 import { idmlpForward, modeOf, netArrays, networkInput, splitFactors, type MendNetwork } from "./mend-net.js";
-import { encodePrompt, fill, padIdOf, padRight, targetIds } from "./tokens.js";
+import { fill, teacherForcedBatch } from "./tokens.js";
 import type { EditContext, EditorDefinition, EditRequest, Editor } from "./types.js";
 
 export interface MendHparams {
@@ -66,24 +66,7 @@ export interface TfBatch {
  * filled prompt texts.
  */
 export function teacherForced(model: Model, items: { prompt: string; target: string }[]): TfBatch {
-  const tok = model.tokenizer;
-  const rows: number[][] = [];
-  const scored: { row: number; pos: number; id: number }[] = [];
-  items.forEach((it, b) => {
-    const prompt = encodePrompt(tok, it.prompt);
-    const target = targetIds(tok, it.prompt, it.target);
-    rows.push([...prompt, ...target.slice(0, -1)]);
-    target.forEach((id, j) => scored.push({ row: b, pos: prompt.length - 1 + j, id }));
-  });
-  const { tokens, mask } = padRight(rows, padIdOf(tok));
-  const T = tokens[0]!.length;
-  const targets = new Int32Array(rows.length * T);
-  const weights = new Float32Array(rows.length * T);
-  for (const s of scored) {
-    targets[s.row * T + s.pos] = s.id;
-    weights[s.row * T + s.pos] = 1 / scored.length;
-  }
-  return { tokens, mask, targets, weights };
+  return teacherForcedBatch(model.tokenizer, items, "per-token");
 }
 
 /** The edit requests as a teacher-forced batch. */

@@ -61,3 +61,43 @@ export function padRight(rows: number[][], padId: number): { tokens: number[][];
 export function padIdOf(tok: Tokenizer): number {
   return tok.padId ?? tok.eosId ?? 0;
 }
+
+/** A teacher-forced batch of prompt + " target" rows: what an edit's NLL is computed on. */
+export interface TeacherForcedBatch {
+  /** Right-padded prompt + target[:-1] rows, and their attention mask. */
+  tokens: number[][];
+  mask: number[][];
+  /** [rows·T] the target token each position predicts (0 where none) and its loss weight. */
+  targets: Int32Array;
+  weights: Float32Array;
+  /** Per row, the last prompt token (HookContext.queryPositions: the edit's key). */
+  queryPositions: number[];
+  T: number;
+}
+
+/**
+ * prompt + " target" rows with the target tokens scored where they follow the prompt. Weights:
+ * "per-row" = 1/(|target|·rows), the mean over rows of each row's mean NLL (ROME, FT, ELDER);
+ * "per-token" = 1/(all target tokens), the masked mean of MEND's losses.py.
+ */
+export function teacherForcedBatch(tok: Tokenizer, items: readonly { prompt: string; target: string }[], weighting: "per-row" | "per-token"): TeacherForcedBatch {
+  const rows: number[][] = [];
+  const queryPositions: number[] = [];
+  const scored: { at: [number, number]; id: number; w: number }[] = [];
+  items.forEach((it, b) => {
+    const prompt = encodePrompt(tok, it.prompt);
+    const target = targetIds(tok, it.prompt, it.target);
+    rows.push([...prompt, ...target.slice(0, -1)]);
+    queryPositions.push(prompt.length - 1);
+    target.forEach((id, j) => scored.push({ at: [b, prompt.length - 1 + j], id, w: 1 / (target.length * items.length) }));
+  });
+  const { tokens, mask } = padRight(rows, padIdOf(tok));
+  const T = tokens[0]!.length;
+  const targets = new Int32Array(rows.length * T);
+  const weights = new Float32Array(rows.length * T);
+  for (const s of scored) {
+    targets[s.at[0] * T + s.at[1]] = s.id;
+    weights[s.at[0] * T + s.at[1]] = weighting === "per-row" ? s.w : 1 / scored.length;
+  }
+  return { tokens, mask, targets, weights, queryPositions, T };
+}
