@@ -125,10 +125,10 @@ test("adding a vector at the last hook_resid_post shifts logits as ln_final + un
   model.dispose();
 });
 
-test("hooks receive name, layer and positions; a hook on an earlier layer changes later activations", () => {
+test("hooks receive name, layer, positions and query positions; a hook on an earlier layer changes later activations", () => {
   const model = tinyModel("llama");
   const tokens = tokenRows(1, 3, model.config.vocabSize);
-  const seen: { name: string; layer?: number; positions: number[] }[] = [];
+  const seen: { name: string; layer?: number; positions: number[]; queryPositions: number[] }[] = [];
   const { cache: base } = model.forward(tokens, { cache: ["blocks.1.hook_resid_pre"] });
   const { cache } = model.forward(tokens, {
     cache: ["blocks.1.hook_resid_pre"],
@@ -139,7 +139,7 @@ test("hooks receive name, layer and positions; a hook on an earlier layer change
       },
     },
   });
-  assert.deepEqual(seen, [{ name: "blocks.0.mlp.hook_post", layer: 0, positions: [0, 1, 2] }]);
+  assert.deepEqual(seen, [{ name: "blocks.0.mlp.hook_post", layer: 0, positions: [0, 1, 2], queryPositions: [2] }]);
   assert.ok(maxAbsDiff(readF32Sync(base["blocks.1.hook_resid_pre"]!), readF32Sync(cache["blocks.1.hook_resid_pre"]!)) > 1e-3);
   model.dispose();
 });
