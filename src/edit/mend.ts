@@ -24,7 +24,7 @@ import type { WeightPatch } from "../model/patch.js";
 import type { Arr, Model, ModelConfig } from "../model/types.js";
 import { disposeTree, readF32 } from "../tensor/own.js";
 import { idmlpForward, modeOf, netArrays, networkInput, splitFactors, type MendNetwork } from "./mend-net.js";
-import { fill, teacherForcedBatch } from "./tokens.js";
+import { fill, teacherForcedBatch, type TeacherForcedBatch } from "./tokens.js";
 import type { EditContext, EditorDefinition, EditRequest, Editor } from "./types.js";
 
 export interface MendHparams {
@@ -52,13 +52,8 @@ export function mendHooks(config: ModelConfig, name: string): { input: string; o
   return { input: b + "ln2.hook_normalized", output: b + (config.gatedMlp ? "mlp.hook_pre_linear" : "mlp.hook_pre") };
 }
 
-/** A teacher-forced batch: tokens, mask, target ids and weights (1/#target tokens where scored). */
-export interface TfBatch {
-  tokens: number[][];
-  mask: number[][];
-  targets: Int32Array;
-  weights: Float32Array;
-}
+/** A teacher-forced batch (edit/tokens.ts), weighted as MEND's masked mean. */
+export type TfBatch = TeacherForcedBatch;
 
 /**
  * prompt + " target" rows (right-padded), the target tokens scored where they follow the prompt,

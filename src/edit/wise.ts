@@ -57,7 +57,7 @@ import { lax, numpy as np, valueAndGrad } from "@jax-js/jax";
 import { tokenLogprobs } from "../eval/logprobs.js";
 import { HandOver } from "../model/attached.js";
 import { modelHash } from "../model/hash.js";
-import { type WiseMemory, type WiseModule, type WiseSpan, wiseActivation, wiseSite, wiseTokenDistance } from "../model/modules/wise.js";
+import { type WiseMemory, type WiseModule, wiseActivation, wiseSite, wiseTokenDistance } from "../model/modules/wise.js";
 import type { ModulePatch, Patch } from "../model/patch.js";
 import type { Arr, Model, ModelConfig } from "../model/types.js";
 import { readF32 } from "../tensor/own.js";
@@ -80,14 +80,6 @@ export interface WiseHparams {
   actMarginBeta: number;
   actMarginGamma: number;
   actRatio: number;
-  /**
-   * act_span: which tokens an input's activation score averages: "prompt" = every token up to the
-   * query (WISE.py's euc mean; the reference), "last" = the query token alone. Not in the
-   * reference: on a dataset whose prompts share one frame ("Question : … ? Answer :") the mean is
-   * dominated by the shared tokens and the router fires on every question (measured: locality
-   * 25% after 100 fact-world zsRE edits); the query token carries what the question asks.
-   */
-  actSpan: WiseSpan;
   saveFreq: number;
   mergeFreq: number;
   mergeAlg: string;
@@ -110,8 +102,7 @@ export interface WiseHparams {
  * - n_iter 30 (yaml 70) and context templates [[5,2],[10,2]] (EasyEdit [[5,5],[10,5]]): what a
  *   100-edit stream on models/factworld affords on this machine (≈ 4 s per edit, 2 shared cores).
  * Measured on models/factworld, zsre.json, first 100 distinct-subject cases, sequential, after
- * all: bench/README.md "Lifelong editing" has the numbers with and without unrelated prompts and
- * act_span "last".
+ * all: bench/README.md "Lifelong editing" has the numbers.
  */
 export function wiseDefaults(config: ModelConfig): WiseHparams {
   const layer = Math.min(config.nLayers - 1, Math.round(0.85 * config.nLayers));
@@ -125,7 +116,6 @@ export function wiseDefaults(config: ModelConfig): WiseHparams {
     actMarginBeta: 20.0,
     actMarginGamma: 10.0,
     actRatio: 0.88,
-    actSpan: "prompt",
     saveFreq: 500,
     mergeFreq: 1000,
     mergeAlg: "ties",
@@ -154,7 +144,6 @@ function checkHparams(hp: WiseHparams): number {
   if (hp.replay) throw bad("replay", "true (Appendix B.3 replay) is not implemented: set replay: false");
   if (hp.objectiveOptimization !== "only_label") throw bad("objective_optimization", `"${hp.objectiveOptimization}" is not implemented: use "only_label"`);
   if (!(hp.actRatio >= 0)) throw bad("act_ratio", `must be ≥ 0; got ${hp.actRatio}`);
-  if (hp.actSpan !== "prompt" && hp.actSpan !== "last") throw bad("act_span", `must be "prompt" or "last"; got ${JSON.stringify(hp.actSpan)}`);
   if (hp.normConstraint !== false && !(hp.normConstraint > 0)) throw bad("norm_constraint", `must be > 0 or false; got ${hp.normConstraint}`);
   if (!Number.isInteger(hp.irrelevantCount) || hp.irrelevantCount < 1) throw bad("irrelevant_count", `must be an integer ≥ 1; got ${hp.irrelevantCount}`);
   return hp.layers[0]!;
@@ -202,7 +191,7 @@ interface Rows {
   nTemplates: number;
 }
 
-function buildRows(model: Model, requests: EditRequest[], templates: string[], irrelevant: string[], actSpan: WiseSpan = "prompt"): Rows {
+function buildRows(model: Model, requests: EditRequest[], templates: string[], irrelevant: string[]): Rows {
   const tok = model.tokenizer;
   const rows: number[][] = [];
   const spans: number[] = [];
@@ -233,8 +222,7 @@ function buildRows(model: Model, requests: EditRequest[], templates: string[], i
     ftWeights[s.row * T + s.pos] = s.w;
   }
   const span = new Float32Array(rows.length * T);
-  // "prompt": the mean over the prompt's tokens (WISE.py); "last": its last token alone (the query).
-  spans.forEach((n, r) => (actSpan === "last" ? (span[r * T + n - 1] = 1) : span.fill(1 / n, r * T, r * T + n)));
+  spans.forEach((n, r) => span.fill(1 / n, r * T, r * T + n));
   return { tokens, mask, targets, ftWeights, span, nEditRows: nEdit, nTemplates: templates.length };
 }
 
@@ -318,11 +306,10 @@ export class WiseEditor implements Editor<WiseHparams> {
     const m = (this.mem ??= { layer, shard: W0.slice(), merged: null, saved: [], savedMinAct: [], minAct: NO_ACT, totalCnt: 0, mergeCnt: 0 });
     const seed = context.seed ?? 0;
     const texts = await this.textsFor(model, hp, seed, context.caches);
-    // EasyEdit's loc_prompts (loc + ' ' + loc_ans from the train split) when the caller gives them;
-    // with act_span "last" the prompt alone, so the scored token is the prompt's query token.
-    const pool = context.unrelated?.length ? context.unrelated.map((u) => (hp.actSpan === "last" ? u.prompt : `${u.prompt} ${u.target}`)) : texts.irrelevant;
+    // EasyEdit's loc_prompts (loc + ' ' + loc_ans from the train split) when the caller gives them.
+    const pool = context.unrelated?.length ? context.unrelated.map((u) => `${u.prompt} ${u.target}`) : texts.irrelevant;
     const irrelevant = requests.map((_, i) => pool[(m.totalCnt + i) % pool.length]!);
-    const rows = buildRows(model, requests, texts.templates, irrelevant, hp.actSpan);
+    const rows = buildRows(model, requests, texts.templates, irrelevant);
 
     // A new shard's subspace (WISE.edit: editing_total_cnt % save_freq == 0 → a fresh mask).
     const shardIndex = Math.floor(m.totalCnt / hp.saveFreq);
@@ -474,7 +461,7 @@ export class WiseEditor implements Editor<WiseHparams> {
     } else {
       memories = [{ W: host(m.shard), minAct: m.minAct }, ...m.saved.map((W, i) => ({ W: host(W), minAct: m.savedMinAct[i]! }))];
     }
-    const module: WiseModule = { kind: "wise", layer: m.layer, act: model.config.act, actRatio: hp.actRatio, routing: hp.retrieve ? "retrieve" : "merge", ...(hp.actSpan === "last" ? { span: "last" as const } : {}), memories };
+    const module: WiseModule = { kind: "wise", layer: m.layer, act: model.config.act, actRatio: hp.actRatio, routing: hp.retrieve ? "retrieve" : "merge", memories };
     return {
       type: "module",
       info: { method: "wise", config: hp, seed: context.seed, createdAt: new Date().toISOString(), baseModelHash: await modelHash(model), edits: m.totalCnt, lastRequests: requests },
@@ -496,7 +483,6 @@ export const wiseEditor: EditorDefinition<WiseHparams> = {
     act_margin_beta: { field: "actMarginBeta", kind: "number" },
     act_margin_gamma: { field: "actMarginGamma", kind: "number" },
     act_ratio: { field: "actRatio", kind: "number" },
-    act_span: { field: "actSpan", kind: "string" },
     save_freq: { field: "saveFreq", kind: "int" },
     merge_freq: { field: "mergeFreq", kind: "int" },
     merge_alg: { field: "mergeAlg", kind: "string" },

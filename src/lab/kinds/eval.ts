@@ -19,6 +19,7 @@ import { existsSync } from "node:fs";
 import { BUILTIN_DATA, BUILTIN_DATA_DIR } from "../../data/builtin-node.js";
 import { EDIT_FORMATS, loadEditCases } from "../../data/editing/load.js";
 import { EDITOR_NAMES } from "../../edit/hparams-yaml.js";
+import { MEND_SPLIT } from "../../edit/mend-train.js";
 import type { EvaluationResult, TaskResult } from "../../eval/evaluate.js";
 import { DEFAULT_TASKS } from "../../eval/task-names.js";
 import type { Patch } from "../../model/patch.js";
@@ -45,7 +46,7 @@ export const evalSchema = s.object({
     batch_size: s.int({ min: 1 }).default(1).describeAs("sequential only: edits per editor call"),
     unrelated: s.nullable(s.object({
       data: s.nullable(s.string()).describeAs("records whose locality prompts are used; null = the built-in model's zsRE export"),
-      from: s.int({ min: 0 }).default(200).describeAs("first record used"),
+      from: s.int({ min: 0 }).default(MEND_SPLIT.trainFrom).describeAs("first record used (the built-in export's records before 200 are evaluation cases)"),
     })).describeAs("unrelated prompts for editors that train a router against them (WISE's loc_prompts), as in the edit kind"),
     distinct_subjects: s.boolean().default(true).describeAs("one edit per subject"),
     disjoint_locality: s.boolean().default(false).describeAs("drop cases whose locality probe is another chosen case's edit"),

@@ -55,8 +55,6 @@ export interface WiseModule {
   /** threshold_i = minAct_i × actRatio. */
   actRatio: number;
   routing: WiseRouting;
-  /** Which tokens the score averages: the prompt up to the query (default, WISE.py) or the query alone (edit/wise.ts act_span). */
-  span?: WiseSpan;
   /** In routing order (see the file comment). */
   memories: WiseMemory[];
   info?: PatchInfo;
@@ -82,11 +80,8 @@ export function wiseTokenDistance(act: (x: Arr) => Arr, side: Arr, main: Arr): A
   return np.sqrt(sq.add(zero.ref)).mul(zero.mul(-1).add(1));
 }
 
-export type WiseSpan = "prompt" | "last";
-
-/** One row's score from its token distances over the span 0…q (mean; max beyond 100 tokens, as euc), or at q alone ("last"). */
-export function wiseRowScore(dist: ArrayLike<number>, q: number, span: WiseSpan = "prompt"): number {
-  if (span === "last") return dist[q]!;
+/** One row's score from its token distances over the span 0…q (mean; max beyond 100 tokens, as euc). */
+export function wiseRowScore(dist: ArrayLike<number>, q: number): number {
   const n = q + 1;
   if (n > 100) {
     let m = -Infinity;
@@ -159,7 +154,7 @@ export const wiseKind: ModuleKind<WiseModule> = {
           const dists = sides.map((s) => readF32Sync(wiseTokenDistance(act, s.ref, y.ref)));
           const choice = Array.from({ length: B }, (_, b) => {
             const q = ctx.queryPositions[b] ?? T - 1;
-            return wiseRoute(m.routing, dists.map((d) => wiseRowScore(d.subarray(b * T, (b + 1) * T), q, m.span)), thresholds);
+            return wiseRoute(m.routing, dists.map((d) => wiseRowScore(d.subarray(b * T, (b + 1) * T), q)), thresholds);
           });
           if (choice.every((c) => c === choice[0])) {
             const c = choice[0]!;
@@ -180,13 +175,13 @@ export const wiseKind: ModuleKind<WiseModule> = {
     const tensors: Record<string, HostF32> = {};
     m.memories.forEach((mem, i) => (tensors[`memory.${i}.W`] = mem.W));
     return {
-      meta: { layer: m.layer, act: m.act, actRatio: m.actRatio, routing: m.routing, ...(m.span === "last" ? { span: "last" } : {}), minAct: m.memories.map((mem) => mem.minAct) },
+      meta: { layer: m.layer, act: m.act, actRatio: m.actRatio, routing: m.routing, minAct: m.memories.map((mem) => mem.minAct) },
       tensors,
       about: m.info ?? null,
     };
   },
   decode({ meta, tensors, about }) {
-    const x = meta as { layer: number; act: string; actRatio: number; routing: WiseRouting; span?: WiseSpan; minAct: number[] };
+    const x = meta as { layer: number; act: string; actRatio: number; routing: WiseRouting; minAct: number[] };
     if (typeof x?.layer !== "number" || typeof x.act !== "string" || typeof x.actRatio !== "number" || !Array.isArray(x.minAct)) {
       throw new RangeError("a WISE module needs layer, act, actRatio and minAct");
     }
@@ -197,7 +192,6 @@ export const wiseKind: ModuleKind<WiseModule> = {
       return { W, minAct };
     });
     const info = (about ?? undefined) as PatchInfo | undefined;
-    if (x.span !== undefined && x.span !== "prompt" && x.span !== "last") throw new RangeError(`WISE span "${String(x.span)}": use "prompt" or "last"`);
-    return { kind: "wise", layer: x.layer, act: x.act, actRatio: x.actRatio, routing: x.routing, ...(x.span === "last" ? { span: "last" as const } : {}), memories, ...(info ? { info } : {}) };
+    return { kind: "wise", layer: x.layer, act: x.act, actRatio: x.actRatio, routing: x.routing, memories, ...(info ? { info } : {}) };
   },
 };
