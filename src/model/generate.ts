@@ -41,6 +41,8 @@ export interface GenerateOptions extends SamplingOptions {
   addSpecialTokens?: boolean;
   /** Hooks applied at every forward pass (steering during generation). */
   hooks?: Record<string, Hook>;
+  /** Called after every decoding step with the ids generated so far per prompt (streaming views). */
+  onStep?: (generated: readonly (readonly number[])[]) => void;
 }
 
 export interface GenerateResult {
@@ -125,6 +127,7 @@ export async function generate(model: Model, prompts: string[] | number[][], opt
           }
         }
       }
+      options.onStep?.(out.tokens);
       if (reasons.every(Boolean) || step === budget - 1) break;
       // Feed the newest token of every row; the mask grows by one real column.
       if (useCache) {

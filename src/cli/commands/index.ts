@@ -29,4 +29,5 @@ export const commands: Record<string, () => Promise<Command>> = {
   "lora": async () => (await import("./lora.js")).loraCommand,
   "mend": async () => (await import("./mend.js")).mendCommand,
   "sae": async () => (await import("./sae.js")).saeCommand,
+  "lab": async () => (await import("./lab.js")).labCommand,
 };

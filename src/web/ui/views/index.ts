@@ -1,0 +1,7 @@
+/** The lab's tabs, in order. One line per view file. */
+import type { LabView } from "../view.js";
+import { attentionView } from "./attention.js";
+import { lensView } from "./lens.js";
+import { nextTokenView } from "./next-token.js";
+
+export const VIEWS: readonly LabView[] = [nextTokenView, lensView, attentionView];
