@@ -3,5 +3,6 @@ import type { LabView } from "../view.js";
 import { attentionView } from "./attention.js";
 import { lensView } from "./lens.js";
 import { nextTokenView } from "./next-token.js";
+import { storeView } from "./store.js";
 
-export const VIEWS: readonly LabView[] = [nextTokenView, lensView, attentionView];
+export const VIEWS: readonly LabView[] = [nextTokenView, lensView, attentionView, storeView];

@@ -1,0 +1,179 @@
+/**
+ * The web lab in a real browser (Chromium via playwright-core): load the lab on the built-in
+ * model, check the page's next-token probabilities against `scalpel forward`'s, look at the logit
+ * lens and attention, make a ROME edit in the page and see the new target win, revert it, steer,
+ * and open a study in the store. Screenshots of each view go to test-output/web-lab/.
+ * Skips, saying why, only where Chromium cannot run.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import type { Browser, Page } from "playwright-core";
+import { main } from "../../src/cli/main.js";
+import { BUILTIN_MODEL_DIR } from "../../src/cli/default-model.js";
+import { openSafetensorsFile } from "../../src/io/safetensors-file.js";
+import { loadExperiment } from "../../src/lab/config.js";
+import { openStore } from "../../src/lab/store/store.js";
+import { runStudy } from "../../src/lab/study/driver.js";
+import { softmax64 } from "../../src/model/lens.js";
+import { initEngine } from "../../src/tensor/engine.js";
+import { startLab, type LabServer } from "../../src/web/server.js";
+import { launchChromium } from "./chromium.js";
+
+const SHOTS = path.resolve("test-output/web-lab");
+const STUDY = "lab-branin";
+const PROMPT = "The city of Tosgein is located in";
+
+let browser: Browser | undefined;
+let skip: string | undefined;
+let lab: LabServer;
+let page: Page;
+
+/** A small TPE study in a fresh store, for the store view. */
+async function storeWithStudy(): Promise<string> {
+  const dir = mkdtempSync(path.join(tmpdir(), "scalpel-lab-store-"));
+  const config = path.join(dir, "study.yaml");
+  writeFileSync(config, [
+    "kind: optimize-function",
+    `name: ${STUDY}`,
+    "seed: 1",
+    "config: {function: branin, steps: 4}",
+    "study:",
+    "  n_trials: 8",
+    "  sampler: tpe",
+    "  executor: inline",
+    "  space:",
+    "    x0: {type: float, low: -5, high: 10}",
+    "    x1: {type: float, low: 0, high: 15}",
+    "",
+  ].join("\n"));
+  const store = openStore(dir);
+  try {
+    await runStudy(store, await loadExperiment(config), {});
+  } finally {
+    store.close();
+  }
+  return dir;
+}
+
+before(async () => {
+  const launched = await launchChromium();
+  if (typeof launched === "string") {
+    skip = launched;
+    return;
+  }
+  browser = launched;
+  mkdirSync(SHOTS, { recursive: true });
+  lab = await startLab({ modelDir: BUILTIN_MODEL_DIR, storeDir: await storeWithStudy(), port: 0 });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on("pageerror", (e) => console.error("[page]", e.message));
+  // ?device=wasm: the CLI runs on Wasm too, so the two computations are the same kernels.
+  await page.goto(`${lab.url}?device=wasm#next`);
+  await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 120_000 });
+});
+
+after(async () => {
+  await browser?.close();
+  await lab?.close();
+});
+
+const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+const view = (id: string) => `[data-view-root="${id}"]`;
+
+/** The top-k rows the next-token view shows: [id, probability]. */
+async function pageTop(): Promise<[number, number][]> {
+  return page.$$eval("#next-top tr[data-token-id]", (rows) => rows.map((r) => [Number(r.getAttribute("data-token-id")), Number(r.getAttribute("data-prob"))] as [number, number]));
+}
+
+async function predict(prompt: string): Promise<[number, number][]> {
+  await page.click('[data-view="next"]');
+  await page.fill(`${view("next")} textarea[name="prompt"]`, prompt);
+  await page.click('[data-action="predict"]');
+  await page.waitForSelector("#next-status.done", { timeout: 60_000 });
+  return pageTop();
+}
+
+test("the page's next-token probabilities equal `scalpel forward`'s to 1e-5", async (t) => {
+  if (skip) return t.skip(skip);
+  assert.equal(await page.evaluate(() => document.body.dataset.ready), "model");
+  assert.equal(await page.evaluate(() => crossOriginIsolated), true, "COOP/COEP give the page SharedArrayBuffer (Wasm threads)");
+  const inPage = await predict(PROMPT);
+  await shot("next-token");
+  await initEngine();
+  const out = path.join(mkdtempSync(path.join(tmpdir(), "scalpel-fwd-")), "fwd.safetensors");
+  assert.equal(await main(["forward", "--text", PROMPT, "--out", out]), 0);
+  const reader = await openSafetensorsFile(out);
+  const logits = await reader.readF32("logits");
+  await reader.close();
+  const [T, V] = logits.shape as [number, number];
+  const probs = softmax64(logits.data.subarray((T - 1) * V, T * V));
+  const order = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!).slice(0, inPage.length);
+  assert.deepEqual(inPage.map(([id]) => id).slice(0, 1), order.slice(0, 1), "the same top token");
+  for (const [id, p] of inPage) assert.ok(Math.abs(p - probs[id]!) <= 1e-5, `token ${id}: page ${p}, CLI ${probs[id]}`);
+});
+
+test("logit lens and attention views render for the prompt", async (t) => {
+  if (skip) return t.skip(skip);
+  await page.click('[data-view="lens"]');
+  await page.waitForSelector("#lens-grid tr[data-point]", { timeout: 60_000 });
+  assert.equal(await page.locator("#lens-grid tr[data-point]").count(), 5, "embedding + 4 blocks");
+  await shot("logit-lens");
+  await page.click('[data-view="attention"]');
+  await page.waitForSelector("#attention-heads [data-head]", { timeout: 60_000 });
+  assert.ok((await page.locator("#attention-heads [data-head]").count()) >= 1);
+  await shot("attention");
+});
+
+test("a live ROME edit makes the new target win; undo restores the model", async (t) => {
+  if (skip) return t.skip(skip);
+  await page.click('[data-view="edit"]');
+  const root = view("edit");
+  await page.waitForSelector(`${root} input[name="target"]`);
+  const subject = await page.inputValue(`${root} input[name="subject"]`);
+  const target = await page.inputValue(`${root} input[name="target"]`);
+  const edited = (await page.inputValue(`${root} input[name="prompt"]`)).replace("{}", subject);
+  assert.ok(subject && target && edited.includes(subject), "the form is pre-filled from the model's CounterFact export");
+  const [[before]] = (await predict(edited)) as [[number, number]];
+  await page.click('[data-view="edit"]');
+  await page.click('[data-action="apply-edit"]');
+  await page.waitForSelector("#edit-status.done, #edit-status.error", { timeout: 180_000 });
+  assert.match((await page.textContent("#edit-status"))!, /done/);
+  const after = (await page.textContent('#edit-result [data-row="prompt"] [data-col="after"]'))!.trim();
+  assert.ok(after.startsWith(target), `after the edit the prompt is answered "${after}", expected ${target}`);
+  await shot("edit");
+  // The edit applies to the whole lab: the next-token view now predicts the new target.
+  const [[now]] = (await predict(edited)) as [[number, number]];
+  assert.notEqual(now, before, "the top next token changed after the edit");
+  assert.match((await page.textContent("#next-top tr[data-token-id] td.tok"))!, new RegExp(target.replace(/·/g, " ").trim()), "…to the new target");
+  await page.click('[data-view="edit"]');
+  await page.click('[data-action="undo"]');
+  const [[reverted]] = (await predict(edited)) as [[number, number]];
+  assert.equal(reverted, before, "undo restores the original answer");
+});
+
+test("live steering shows unsteered and steered continuations side by side", async (t) => {
+  if (skip) return t.skip(skip);
+  await page.click('[data-view="steer"]');
+  await page.click('[data-action="fit-vector"]');
+  await page.waitForSelector("#steer-status.done, #steer-status.error", { timeout: 120_000 });
+  assert.match((await page.textContent("#steer-status"))!, /done/);
+  await page.fill(`${view("steer")} input[name="alpha"]`, "4");
+  await page.click('[data-action="generate-steered"]');
+  await page.waitForFunction(() => document.querySelector("#steer-status")?.classList.contains("done") && document.querySelector("#steer-steered")?.textContent?.trim(), null, { timeout: 120_000 });
+  const [plain, steered] = [await page.textContent("#steer-plain"), await page.textContent("#steer-steered")];
+  assert.ok(plain?.trim() && steered?.trim());
+  assert.notEqual(plain, steered, "α = 4 changes the continuation");
+  await shot("steer");
+});
+
+test("the store view opens a study with its trials and plots", async (t) => {
+  if (skip) return t.skip(skip);
+  await page.click('[data-view="store"]');
+  await page.click(`[data-study="${STUDY}"]`);
+  await page.waitForSelector('#store-detail [data-plot="tpe-history"] svg', { timeout: 60_000 });
+  await page.waitForSelector('#store-detail [data-plot="parallel-coordinates"] svg', { timeout: 60_000 });
+  assert.match((await page.textContent("#store-detail"))!, new RegExp(STUDY));
+  await shot("store-study");
+});
