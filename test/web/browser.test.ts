@@ -177,3 +177,15 @@ test("the store view opens a study with its trials and plots", async (t) => {
   assert.match((await page.textContent("#store-detail"))!, new RegExp(STUDY));
   await shot("store-study");
 });
+
+test("a checkpoint folder picked in the page replaces the served model", async (t) => {
+  if (skip) return t.skip(skip);
+  await page.click('[data-view="next"]');
+  await page.evaluate(() => (document.querySelector("#model-status")!.textContent = "")); // so only the new load can say "done"
+  await page.setInputFiles("#folder", BUILTIN_MODEL_DIR);
+  await page.waitForFunction(() => /loading factworld .*done/.test(document.querySelector("#model-status")?.textContent ?? ""), null, { timeout: 120_000 });
+  await page.click('[data-view="next"]');
+  await page.waitForSelector("#next-top tr[data-token-id]", { timeout: 60_000 });
+  const top = await predict(PROMPT);
+  assert.ok(top.length > 0 && top[0]![1] > 0);
+});

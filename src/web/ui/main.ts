@@ -6,7 +6,7 @@
  */
 import { initEngine, type DeviceName } from "../../browser.js";
 import { busy, h, replace } from "./dom.js";
-import { fetchGetter, filesGetter, loadModelFromFiles } from "./model-files.js";
+import { droppedFiles, fetchGetter, filesGetter, loadModelFromFiles, pickedFiles } from "./model-files.js";
 import { LabSession, type LabInfo } from "./session.js";
 import type { LabView } from "./view.js";
 import { VIEWS } from "./views/index.js";
@@ -28,13 +28,19 @@ async function boot(): Promise<void> {
     replace(status, `no model served (${device}): load a checkpoint folder`);
     status.className = "status";
   }
-  $("folder").addEventListener("change", (e) => {
-    const files = [...((e.target as HTMLInputElement).files ?? [])];
-    const label = files[0]?.webkitRelativePath.split("/")[0] ?? "dropped folder";
-    void busy(null, status, `loading ${label} on ${device}…`, async () => {
+  const load = (label: string, files: Map<string, File>) =>
+    busy(null, status, `loading ${label} on ${device}…`, async () => {
       session.setModel(await loadModelFromFiles(filesGetter(files), label));
       tabs.remount();
     });
+  $("folder").addEventListener("change", (e) => {
+    const list = [...((e.target as HTMLInputElement).files ?? [])];
+    void load(list[0]?.webkitRelativePath.split("/")[0] ?? "picked folder", pickedFiles(list));
+  });
+  document.addEventListener("dragover", (e) => e.preventDefault());
+  document.addEventListener("drop", (e) => {
+    e.preventDefault();
+    if (e.dataTransfer) void droppedFiles(e.dataTransfer.items).then(({ label, files }) => load(label, files));
   });
   session.onChange(() => showPatches(session));
   showPatches(session);

@@ -71,11 +71,40 @@ export function fetchGetter(base: string, files: readonly string[]): FileGetter 
   };
 }
 
-/** A getter over files the user dropped or picked (webkitdirectory): paths relative to the folder. */
-export function filesGetter(files: readonly File[]): FileGetter {
-  const byName = new Map(files.map((f) => [(f.webkitRelativePath || f.name).split("/").slice(1).join("/") || f.name, f]));
+/** A getter over files the user dropped or picked, by their paths relative to the checkpoint folder. */
+export function filesGetter(files: ReadonlyMap<string, File>): FileGetter {
   return async (name) => {
-    const f = byName.get(name);
+    const f = files.get(name);
     return f ? new Uint8Array(await f.arrayBuffer()) : undefined;
   };
+}
+
+/** Files picked with <input webkitdirectory>: "folder/sub/file" → "sub/file". */
+export function pickedFiles(list: readonly File[]): Map<string, File> {
+  return new Map(list.map((f) => [f.webkitRelativePath.split("/").slice(1).join("/") || f.name, f]));
+}
+
+/** Files of a folder (or loose files) dropped on the page, walked through the entries API. */
+export async function droppedFiles(items: DataTransferItemList): Promise<{ label: string; files: Map<string, File> }> {
+  const entries = [...items].map((i) => i.webkitGetAsEntry()).filter((e): e is FileSystemEntry => e !== null);
+  const files = new Map<string, File>();
+  const walk = async (entry: FileSystemEntry, prefix: string): Promise<void> => {
+    if (entry.isFile) files.set(prefix + entry.name, await new Promise<File>((ok, fail) => (entry as FileSystemFileEntry).file(ok, fail)));
+    else for (const child of await children(entry as FileSystemDirectoryEntry)) await walk(child, `${prefix}${entry.name}/`);
+  };
+  // One folder dropped: it is the checkpoint, so its children sit at the root.
+  const folder = entries.length === 1 && entries[0]!.isDirectory ? (entries[0] as FileSystemDirectoryEntry) : undefined;
+  for (const e of folder ? await children(folder) : entries) await walk(e, "");
+  return { label: folder?.name ?? "dropped files", files };
+}
+
+/** All entries of a folder: readEntries returns them in batches, an empty batch ends it. */
+async function children(dir: FileSystemDirectoryEntry): Promise<FileSystemEntry[]> {
+  const reader = dir.createReader();
+  const out: FileSystemEntry[] = [];
+  for (;;) {
+    const batch = await new Promise<FileSystemEntry[]>((ok, fail) => reader.readEntries(ok, fail));
+    if (batch.length === 0) return out;
+    out.push(...batch);
+  }
 }
