@@ -47,3 +47,4 @@ export { MemoryRequestCache } from "./eval/cache.js";
 export { runEvalExperiment, patchedModel } from "./eval/experiment.js";
 export { loglikelihood, tokenLogprobs } from "./eval/logprobs.js";
 export { s as schema, validate, fieldAt } from "./lab/schema/schema.js";
+export * as sae from "./sae/index.js";

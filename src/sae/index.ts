@@ -7,5 +7,5 @@ export { trainDictionary, type DictionaryTrainOptions, type DictionaryTrainResul
 export { reconstructionMetrics, spliceMetrics, meanCE, splicePatch, single, type ReconstructionMetrics, type SpliceMetrics } from "./metrics.js";
 export { trainDeltaTranscoder, deltaTerms, fuseDelta } from "./delta.js";
 export { tokenRows } from "./token-rows.js";
-export { dictionaryFromSaeLens, saeLensFromDictionary, dictionaryFromGemmaScope } from "./formats.js";
+export { dictionaryFromSaeLens, saeLensFromDictionary, dictionaryFromGemmaScope, SAELENS_CFG, SAELENS_WEIGHTS } from "./formats.js";
 export { withFeatureReader, featureActivations, type FeatureRead } from "./features.js";

@@ -18,7 +18,9 @@ import { loadExperiment } from "../../src/lab/config.js";
 import { openStore } from "../../src/lab/store/store.js";
 import { runStudy } from "../../src/lab/study/driver.js";
 import { softmax64 } from "../../src/model/lens.js";
+import { saveSaeLens } from "../../src/sae/formats-node.js";
 import { initEngine } from "../../src/tensor/engine.js";
+import { Rng } from "../../src/util/rng.js";
 import { startLab, type LabServer } from "../../src/web/server.js";
 import { launchChromium } from "./chromium.js";
 
@@ -58,6 +60,26 @@ async function storeWithStudy(): Promise<string> {
   return dir;
 }
 
+/**
+ * An SAE on block 2's residual stream with random (untrained) weights, as a SAELens folder: the
+ * features view only needs a dictionary of the right shape; training one is sae/'s tests' job.
+ */
+async function randomSae(): Promise<string> {
+  const dir = mkdtempSync(path.join(tmpdir(), "scalpel-lab-sae-"));
+  const [dIn, dSae] = [192, 256];
+  const rng = new Rng(5);
+  const W_enc = Float32Array.from({ length: dIn * dSae }, () => rng.normal(0, 0.1));
+  const W_dec = new Float32Array(dSae * dIn);
+  for (let i = 0; i < dIn; i++) for (let j = 0; j < dSae; j++) W_dec[j * dIn + i] = W_enc[i * dSae + j]!;
+  await saveSaeLens(dir, {
+    kind: "sae", hookIn: "blocks.2.hook_resid_post", hookOut: "blocks.2.hook_resid_post", dIn, dSae, dOut: dIn, activation: { type: "relu" },
+    W_enc: { shape: [dIn, dSae], data: W_enc }, W_dec: { shape: [dSae, dIn], data: W_dec },
+    b_enc: { shape: [dSae], data: new Float32Array(dSae) }, b_dec: { shape: [dIn], data: new Float32Array(dIn) },
+  });
+  return dir;
+}
+let saeDir: string;
+
 before(async () => {
   const launched = await launchChromium();
   if (typeof launched === "string") {
@@ -66,6 +88,7 @@ before(async () => {
   }
   browser = launched;
   mkdirSync(SHOTS, { recursive: true });
+  saeDir = await randomSae();
   lab = await startLab({ modelDir: BUILTIN_MODEL_DIR, storeDir: await storeWithStudy(), port: 0 });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on("pageerror", (e) => console.error("[page]", e.message));
@@ -166,6 +189,24 @@ test("live steering shows unsteered and steered continuations side by side", asy
   assert.ok(plain?.trim() && steered?.trim());
   assert.notEqual(plain, steered, "α = 4 changes the continuation");
   await shot("steer");
+});
+
+test("the SAE features view reads features per token and splices the dictionary into the lab", async (t) => {
+  if (skip) return t.skip(skip);
+  await page.click('[data-view="features"]');
+  await page.setInputFiles('input[name="dictionary"]', [path.join(saeDir, "cfg.json"), path.join(saeDir, "sae_weights.safetensors")]);
+  await page.waitForSelector("#features-status.done", { timeout: 60_000 });
+  assert.match((await page.textContent("#features-dictionary"))!, /sae blocks\.2\.hook_resid_post, d_sae 256, relu/);
+  await page.click('[data-action="read-features"]');
+  await page.waitForSelector("#features-table tr[data-token]", { timeout: 60_000 });
+  const tokens = await page.locator("#features-table tr[data-token]").count();
+  assert.ok(tokens > 1);
+  await page.click('[data-action="splice"]');
+  await page.waitForSelector('#features-splice tr[data-row="splice"]', { timeout: 60_000 });
+  assert.match((await page.textContent("#patches"))!, /sae splice at blocks\.2\.hook_resid_post/);
+  await shot("sae-features");
+  await page.click('[data-action="undo-last"]');
+  assert.match((await page.textContent("#patches"))!, /no patches/);
 });
 
 test("the store view opens a study with its trials and plots", async (t) => {

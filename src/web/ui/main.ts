@@ -92,6 +92,7 @@ function showPatches(session: LabSession): void {
     $("patches"),
     list.length ? "applied: " : "the model as loaded (no patches)",
     ...list.map((p) => h("span", { class: "patch" }, p.label)),
+    list.length ? h("button", { "data-action": "undo-last", onclick: () => session.revert() }, "undo the last") : null,
   );
 }
 
