@@ -63,7 +63,7 @@ export function keyCovariance(model: Model, layer: number, hp: CovarianceHparams
   const key = covarianceKey(layer, hp);
   return caches.covarianceOf(base, key, async () => {
     const corpus = await resolveCorpus(base, hp.mom2Dataset, caches);
-    const store = await storeFor(context.cacheDir);
+    const store = context.statsStore ?? (await storeFor(context.cacheDir));
     const stats = await collectMom2(base, {
       layer,
       texts: corpus.texts,

@@ -78,7 +78,7 @@ async function rankOne(model: Model, request: EditRequest, hp: RomeHparams, cont
   const [kStar] = await averagedKeys(model, l, [request], templates.map((t) => [t]), "grouped");
   const u = await inverseCovTimes(model, l, hp, context, kStar!);
   // v* (compute_v).
-  const v = await computeTargetVector(model, request, hp, templates, `blocks.${l}.hook_mlp_out`);
+  const v = await computeTargetVector(model, request, hp, templates, `blocks.${l}.hook_mlp_out`, (s) => context.onProgress?.("rome v*", s.step + 1, hp.vNumGradSteps));
   // The key the update is exact for.
   const key = hp.keyMode === "r-rome" ? kStar! : Float64Array.from((await keysAt(model, l, [{ template: request.prompt, subject: request.subject }]))[0]!);
   const W = await readF32(model.params[`blocks.${l}.mlp.W_out`]!.ref);

@@ -4,6 +4,9 @@ import path from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
 import type { StatsStore } from "./covariance.js";
 
+/** Where the CLI, the demo and the experiment kinds cache covariance statistics by default (and `scalpel lab` serves them from). */
+export const DEFAULT_STATS_DIR = ".scalpel/edit-cache";
+
 export function nodeStatsStore(dir: string): StatsStore {
   const file = (key: string) => {
     if (!/^[\w.-]+$/.test(key)) throw new RangeError(`stats key ${JSON.stringify(key)} is not a safe file name`);

@@ -9,6 +9,7 @@
 import type { EditRequest, PromptTarget } from "../data/editing/case.js";
 import type { Patch } from "../model/patch.js";
 import type { EditCaches } from "./caches.js";
+import type { StatsStore } from "./covariance.js";
 
 export type { EditCase, EditRequest, PromptTarget } from "../data/editing/case.js";
 import type { Model, ModelConfig } from "../model/types.js";
@@ -17,6 +18,11 @@ import type { Model, ModelConfig } from "../model/types.js";
 export interface EditContext {
   /** Cache directory for content-addressed artifacts (mom2 statistics); none = recompute. */
   cacheDir?: string;
+  /**
+   * Where mom2 statistics are kept when there is no directory (a browser page reading the lab
+   * server's cache, tests); takes precedence over cacheDir.
+   */
+  statsStore?: StatsStore;
   /** Progress of long steps (covariance collection, optimisation). */
   onProgress?: (stage: string, done: number, total: number) => void;
   seed?: number;

@@ -10,5 +10,6 @@ export { families, familyFor } from "./families/index.js";
 export type { Family, F32Tensor, HFTensorSource } from "./families/types.js";
 export { applyPatch, unpatch, composePatches, flattenPatch, additionHooks, type Patch, type PatchInfo, type WeightPatch, type ActivationPatch, type ModulePatch, type LeafPatch, type ComposedPatch, type ActivationAddition, type AdditionPositions, type HostF32 } from "./patch.js";
 export { savePatch, loadPatch } from "./patch-file.js";
+export { patchToBytes, patchFromBytes } from "./patch-bytes.js";
 export { withHooks, composeHooks } from "./with-hooks.js";
 export { modelHash } from "./hash.js";

@@ -4,6 +4,8 @@
  *   /                 the page (index.html, style.css) and /app/*.js, its code bundled from src/
  *   /api/lab          what is served: the model folder's name and files, whether a store is open
  *   /model/<path>     files of the model folder, read by the page, which runs the model itself
+ *   /stats/<key>.bin  covariance statistics the CLI cached (edit/stats-store-node.ts), so a live
+ *                     ROME/MEMIT edit in the page need not recompute them
  *   /api/store/...    a read-only JSON view of the results store (store-api.ts)
  *
  * and nothing else: GET/HEAD only, every file path checked by safe-path.ts (no "..", no hidden
@@ -30,6 +32,8 @@ export interface LabOptions {
   modelDir?: string;
   /** The results store folder (holding scalpel.db), opened read-only; absent: no store API. */
   storeDir?: string;
+  /** The covariance statistics cache served under /stats/ (what `scalpel edit` writes, .scalpel/edit-cache). */
+  statsDir?: string;
   /** TCP port; 0 picks a free one. */
   port?: number;
 }
@@ -57,6 +61,7 @@ export async function createLabApp(options: LabOptions = {}, allowedHosts?: () =
   }
   const store: Store | undefined = options.storeDir ? openStoreReadOnly(options.storeDir) : undefined;
   const [bundle, statics, files] = await Promise.all([bundleUi(), uiStatic(), modelDir ? listFiles(modelDir) : Promise.resolve([])]);
+  const statsDir = options.statsDir && existsSync(options.statsDir) ? path.resolve(options.statsDir) : undefined;
   const version = JSON.parse(await fs.readFile(new URL("../../package.json", import.meta.url), "utf8")).version as string;
 
   const app = new Hono();
@@ -78,8 +83,12 @@ export async function createLabApp(options: LabOptions = {}, allowedHosts?: () =
     return js ? c.body(js, 200, { "Content-Type": "text/javascript; charset=utf-8" }) : c.json({ error: "no such script" }, 404);
   });
   app.get("/api/lab", (c) =>
-    c.json({ model: modelDir ? { name: path.basename(modelDir), files } : null, store: store !== undefined, version }),
+    c.json({ model: modelDir ? { name: path.basename(modelDir), files } : null, store: store !== undefined, stats: statsDir !== undefined, version }),
   );
+  app.get("/stats/:file", async (c) => {
+    const file = statsDir && c.req.param("file").endsWith(".bin") ? await resolveInside(statsDir, c.req.param("file")) : null;
+    return file ? c.body(new Uint8Array(await fs.readFile(file)), 200, { "Content-Type": "application/octet-stream" }) : c.json({ error: "no such statistics" }, 404);
+  });
   app.get("/model/*", async (c) => {
     if (!modelDir) return c.json({ error: "no model is served", fix: "start the lab with --model DIR" }, 404);
     const rel = new URL(c.req.url).pathname.slice("/model/".length);

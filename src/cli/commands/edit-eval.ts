@@ -18,6 +18,7 @@ import { parseFlags, type Command } from "../command.js";
 import { builtinDataPath } from "../default-model.js";
 import { editModel, editorByName, EDIT_METHODS, hparamsFlag } from "./edit-shared.js";
 import { numberFlag } from "./forward.js";
+import { DEFAULT_STATS_DIR } from "../../edit/stats-store-node.js";
 
 const MODES: ProtocolMode[] = ["single", "batch", "sequential"];
 const TIMINGS: EvalTiming[] = ["after-edit", "after-all"];
@@ -109,7 +110,7 @@ export const editEvalCommand: Command = {
         evaluate: timing,
         generation: values.generation ? { maxOutLen: generationLength ?? ROME_GENERATION_LENGTH } : false,
         seed,
-        context: { cacheDir: ".scalpel/edit-cache" },
+        context: { cacheDir: DEFAULT_STATS_DIR },
         onResult: (_r, done, total) => {
           if (process.stderr.isTTY) process.stderr.write(`\r${done}/${total} cases evaluated`);
         },

@@ -13,6 +13,7 @@ import type { Model } from "../../model/types.js";
 import { parseFlags, type Command } from "../command.js";
 import { editHparams, editModel, editorByName, EDIT_METHODS } from "./edit-shared.js";
 import { numberFlag } from "./forward.js";
+import { DEFAULT_STATS_DIR } from "../../edit/stats-store-node.js";
 
 const usage = `scalpel edit — change one fact in a model and show what changed
 
@@ -83,7 +84,7 @@ export const editCommand: Command = {
       const before = await generate(model, shown, { maxNewTokens: maxTokens });
       const [pre] = await scoreCases(model, [c]);
       const t0 = performance.now();
-      const patch = await editor.edit(model, [c.request], hparams, { cacheDir: ".scalpel/edit-cache" });
+      const patch = await editor.edit(model, [c.request], hparams, { cacheDir: DEFAULT_STATS_DIR });
       const seconds = (performance.now() - t0) / 1000;
       const edited = applyPatch(model, patch);
       try {

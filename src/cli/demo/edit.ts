@@ -11,6 +11,7 @@ import { applyPatch } from "../../model/patch.js";
 import type { Model } from "../../model/types.js";
 import { builtinDataPath } from "../default-model.js";
 import { editorByName } from "../commands/edit-shared.js";
+import { DEFAULT_STATS_DIR } from "../../edit/stats-store-node.js";
 
 export async function editDemoSection(model: Model, log: (line: string) => void): Promise<void> {
   const file = builtinDataPath("counterfact");
@@ -27,7 +28,7 @@ export async function editDemoSection(model: Model, log: (line: string) => void)
   const before = await generate(model, prompts, { maxNewTokens: 4 });
   const [pre] = await scoreCases(model, [c!]);
   const t0 = performance.now();
-  const patch = await editor.edit(model, [r], editor.defaults(model.config), { cacheDir: ".scalpel/edit-cache" });
+  const patch = await editor.edit(model, [r], editor.defaults(model.config), { cacheDir: DEFAULT_STATS_DIR });
   const edited = applyPatch(model, patch);
   try {
     log(`  rank-one update of ${Object.keys(patch.type === "weights" ? patch.deltas : {}).join(", ")} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -28,6 +28,7 @@ import { s, type Infer } from "../schema/schema.js";
 import { streamCheckpoint } from "./edit-stream-checkpoint.js";
 import { editDataFile, fingerprint, modelDir, modelField, stageModel } from "./model-input.js";
 import type { ExperimentKind, StageContext } from "./types.js";
+import { DEFAULT_STATS_DIR } from "../../edit/stats-store-node.js";
 
 export const evalSchema = s.object({
   model: modelField,
@@ -51,7 +52,7 @@ export const evalSchema = s.object({
     distinct_subjects: s.boolean().default(true).describeAs("one edit per subject"),
     disjoint_locality: s.boolean().default(false).describeAs("drop cases whose locality probe is another chosen case's edit"),
     hparams: s.record(s.scalar()).default({}).describeAs("overrides of the method's defaults (EasyEdit key names, scalar values)"),
-    stats_dir: s.string().default(".scalpel/edit-cache").describeAs("covariance statistics cache"),
+    stats_dir: s.string().default(DEFAULT_STATS_DIR).describeAs("covariance statistics cache"),
   })).describeAs("evaluate before and after an edit made here (instead of patch_file)"),
   bootstrap_seed: s.int({ min: 0 }).default(0).describeAs("seed of the paired bootstrap"),
 });

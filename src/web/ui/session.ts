@@ -10,6 +10,8 @@ export interface LabInfo {
   model: { name: string; files: string[] } | null;
   /** Whether a results store is served under /api/store/. */
   store: boolean;
+  /** Whether cached covariance statistics are served under /stats/. */
+  stats: boolean;
   version: string;
 }
 
