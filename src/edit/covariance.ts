@@ -135,9 +135,17 @@ export async function collectMom2(model: Model, opts: Mom2Options): Promise<Mom2
   return state;
 }
 
+/**
+ * Batch lengths are rounded up to a multiple of this: the forward runs eagerly (it reads a hook),
+ * and every new shape compiles new kernels, so a corpus of texts of every length paid a compile
+ * per batch (the fact world's 2,000-text covariance in Node: 30.6 s unbucketed, 22.5 s with 16; bench/README.md "Web lab").
+ * Right padding is causal-safe (no real token attends to it) and masked out of the Gram matrix.
+ */
+const LENGTH_BUCKET = 16;
+
 /** XᵀX (float64) of one batch's keys, padding rows zeroed; and the number of real tokens. */
 async function batchGram(model: Model, rows: number[][], hook: string): Promise<{ gram: Float64Array; count: number }> {
-  const { tokens, mask } = padRight(rows, padIdOf(model.tokenizer));
+  const { tokens, mask } = padRight(rows, padIdOf(model.tokenizer), LENGTH_BUCKET);
   const { cache, logits } = model.forward(tokens, { attentionMask: mask, cache: [hook], stopAt: hook });
   logits?.dispose();
   const acts = cache[hook]!;

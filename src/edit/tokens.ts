@@ -47,11 +47,12 @@ export function targetIds(tok: Tokenizer, promptText: string, target: string): n
 }
 
 /**
- * Right-padded batch: rows, attention mask. Right padding keeps every real token at its own
- * position (causal attention never sees the pads after it), so indices stay as computed.
+ * Right-padded batch: rows, attention mask; the length is the longest row's, rounded up to a
+ * multiple of `multiple`. Right padding keeps every real token at its own position (causal
+ * attention never sees the pads after it), so indices stay as computed.
  */
-export function padRight(rows: number[][], padId: number): { tokens: number[][]; mask: number[][] } {
-  const T = Math.max(...rows.map((r) => r.length));
+export function padRight(rows: number[][], padId: number, multiple = 1): { tokens: number[][]; mask: number[][] } {
+  const T = Math.ceil(Math.max(...rows.map((r) => r.length)) / multiple) * multiple;
   return {
     tokens: rows.map((r) => [...r, ...new Array<number>(T - r.length).fill(padId)]),
     mask: rows.map((r) => [...new Array<number>(r.length).fill(1), ...new Array<number>(T - r.length).fill(0)]),

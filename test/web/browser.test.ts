@@ -18,6 +18,7 @@ import { loadExperiment } from "../../src/lab/config.js";
 import { openStore } from "../../src/lab/store/store.js";
 import { runStudy } from "../../src/lab/study/driver.js";
 import { softmax64 } from "../../src/model/lens.js";
+import { loadPatch } from "../../src/model/patch-file.js";
 import { saveSaeLens } from "../../src/sae/formats-node.js";
 import { initEngine } from "../../src/tensor/engine.js";
 import { Rng } from "../../src/util/rng.js";
@@ -166,6 +167,15 @@ test("a live ROME edit makes the new target win; undo restores the model", async
   const after = (await page.textContent('#edit-result [data-row="prompt"] [data-col="after"]'))!.trim();
   assert.ok(after.startsWith(target), `after the edit the prompt is answered "${after}", expected ${target}`);
   await shot("edit");
+  // The patch downloads as the safetensors file the CLI's loadPatch reads.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click('[data-action="download-patch"]')]);
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "scalpel-patch-")), "edit.safetensors");
+  await download.saveAs(file);
+  const patch = await loadPatch(file);
+  assert.equal(patch.type, "weights");
+  const changed = Object.keys(patch.type === "weights" ? patch.deltas : {});
+  assert.equal(changed.length, 1);
+  assert.match(changed[0]!, /^blocks\.\d+\.mlp\.W_out$/, "a rank-one update of one MLP output matrix");
   // The edit applies to the whole lab: the next-token view now predicts the new target.
   const [[now]] = (await predict(edited)) as [[number, number]];
   assert.notEqual(now, before, "the top next token changed after the edit");
