@@ -1,4 +1,5 @@
 /** A prompt to start from: the served model's first CounterFact fact when it ships one (the built-in model does), else a generic one. */
+import { h } from "./dom.js";
 import type { LabSession } from "./session.js";
 
 let cached: Promise<string> | undefined;
@@ -15,4 +16,11 @@ export function defaultPrompt(session: LabSession): Promise<string> {
     }
   })();
   return cached;
+}
+
+/** A one-line prompt field (name="prompt") holding the default prompt. */
+export async function promptInput(session: LabSession): Promise<HTMLInputElement> {
+  const input = h("input", { type: "text", name: "prompt", size: 60 });
+  input.value = await defaultPrompt(session);
+  return input;
 }

@@ -3,7 +3,7 @@
  * (TransformerLens' hook_pattern: softmax of the causally masked scores).
  */
 import { attentionPatterns, type AttentionPatterns } from "../../../browser.js";
-import { defaultPrompt } from "../default-prompt.js";
+import { promptInput } from "../default-prompt.js";
 import { busy, h, heat, heatText, replace, showToken } from "../dom.js";
 import type { LabView } from "../view.js";
 
@@ -12,8 +12,7 @@ export const attentionView: LabView = {
   title: "Attention",
   needsModel: true,
   async mount(root, session) {
-    const prompt = h("input", { type: "text", name: "prompt", size: 60 });
-    prompt.value = await defaultPrompt(session);
+    const prompt = await promptInput(session);
     const layer = h("select", { name: "layer" });
     const run = h("button", { "data-action": "attention" }, "Show");
     const status = h("span", { class: "status", id: "attention-status" });

@@ -6,7 +6,7 @@
  * the loss recovered against zero-ablation (sae/metrics.ts).
  */
 import { parseJsonDocument, parseSafetensors, patchFromBytes, sae, type Model } from "../../../browser.js";
-import { defaultPrompt } from "../default-prompt.js";
+import { promptInput } from "../default-prompt.js";
 import { busy, h, replace, showToken } from "../dom.js";
 import type { LabView } from "../view.js";
 
@@ -21,8 +21,7 @@ export const featuresView: LabView = {
   async mount(root, session) {
     const files = h("input", { type: "file", name: "dictionary", multiple: true, accept: ".json,.safetensors" });
     const about = h("span", { class: "muted", id: "features-dictionary" }, "no dictionary loaded");
-    const prompt = h("input", { type: "text", name: "prompt", size: 60 });
-    prompt.value = await defaultPrompt(session);
+    const prompt = await promptInput(session);
     const read = h("button", { "data-action": "read-features", disabled: true }, "Read features");
     const splice = h("button", { "data-action": "splice", disabled: true }, "Splice into the lab");
     const status = h("span", { class: "status", id: "features-status" });

@@ -4,7 +4,7 @@
  * coloured by its probability; hover a cell for the top 5.
  */
 import { logitLens, type LogitLens } from "../../../browser.js";
-import { defaultPrompt } from "../default-prompt.js";
+import { promptInput } from "../default-prompt.js";
 import { busy, h, heat, heatText, pct, replace, showToken } from "../dom.js";
 import type { LabView } from "../view.js";
 
@@ -13,8 +13,7 @@ export const lensView: LabView = {
   title: "Logit lens",
   needsModel: true,
   async mount(root, session) {
-    const prompt = h("input", { type: "text", name: "prompt", size: 60 });
-    prompt.value = await defaultPrompt(session);
+    const prompt = await promptInput(session);
     const run = h("button", { "data-action": "lens" }, "Read the stream");
     const status = h("span", { class: "status", id: "lens-status" });
     const grid = h("div", { id: "lens-grid" });
