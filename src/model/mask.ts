@@ -61,6 +61,12 @@ export function planMask(batch: number, len: number, past: number, pastMask: num
  * extra keys lie after every query, so causality masks them.
  */
 export function attentionBias(plan: MaskPlan, window?: number, keys = plan.past + plan.len): Arr {
+  const { data, shape } = attentionBiasData(plan, window, keys);
+  return np.array(data).reshape(shape);
+}
+
+/** attentionBias on the host: the values and their shape [rows, 1, len, keys]. */
+export function attentionBiasData(plan: MaskPlan, window?: number, keys = plan.past + plan.len): { data: Float32Array; shape: number[] } {
   const { len, past } = plan;
   const rows = plan.padded ? plan.batch : 1;
   const bias = new Float32Array(rows * len * keys);
@@ -75,5 +81,5 @@ export function attentionBias(plan: MaskPlan, window?: number, keys = plan.past 
       }
     }
   }
-  return np.array(bias).reshape([rows, 1, len, keys]);
+  return { data: bias, shape: [rows, 1, len, keys] };
 }

@@ -99,6 +99,12 @@ export function inverseFrequencies(config: ModelConfig, seqLen: number): Float64
 
 /** cos/sin tables [batch, pos, 1, rotaryDim/2] for position ids [batch][pos]. */
 export function rotaryTables(config: ModelConfig, positions: number[][]): { cos: Arr; sin: Arr } {
+  const { cos, sin, shape } = rotaryTableData(config, positions);
+  return { cos: np.array(cos).reshape(shape), sin: np.array(sin).reshape(shape) };
+}
+
+/** rotaryTables on the host: cos and sin values and their shape [batch, pos, 1, rotaryDim/2]. */
+export function rotaryTableData(config: ModelConfig, positions: number[][]): { cos: Float32Array; sin: Float32Array; shape: number[] } {
   const batch = positions.length;
   const len = positions[0]?.length ?? 0;
   let maxPos = 0;
@@ -117,8 +123,7 @@ export function rotaryTables(config: ModelConfig, positions: number[][]): { cos:
       }
     }
   }
-  const shape = [batch, len, 1, half];
-  return { cos: np.array(cos).reshape(shape), sin: np.array(sin).reshape(shape) };
+  return { cos, sin, shape: [batch, len, 1, half] };
 }
 
 /** Rotate x [batch, pos, heads, d_head] (consumed) with tables from rotaryTables (consumed). */
