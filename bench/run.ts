@@ -8,6 +8,9 @@
  * `await` (blockUntilReady / data()) so the worker pool runs the kernels (ENGINE-NOTES.md:
  * dataSync stays on one thread).
  *
+ * Forward rows are repeated for the native executor (model/native/onnx-node.ts: the same forward
+ * as an ONNX graph on onnxruntime-node's CPU kernels), against the same reference.
+ *
  * Flags: --runs N (default 5), --quick (1 warm-up, 5 runs, no 512 row), --no-torch, --json FILE.
  */
 import { enableNodeThreads, stopNodeThreads } from "../src/tensor/node-threads.js";
@@ -26,6 +29,7 @@ const { randomParams } = await import("../src/model/random-params.js");
 const { generate } = await import("../src/model/generate.js");
 const { tokenLogprobs } = await import("../src/eval/logprobs.js");
 const { Rng } = await import("../src/util/rng.js");
+const { nativeForward } = await import("../src/model/native/onnx-node.js");
 const { idTokenizer } = await import("./id-tokenizer.js");
 
 type Arr = import("@jax-js/jax").numpy.Array;
@@ -123,6 +127,14 @@ for (const T of SEQ_LENS) {
   });
 }
 
+// --- The same forwards through the native executor (model/native: ONNX graph on onnxruntime-node).
+for (const T of SEQ_LENS) {
+  const ids = randomIds(T, V, T);
+  ours[`native_forward_${T}_ms`] = await medianMs(async () => {
+    await nativeForward(model, [ids]);
+  });
+}
+
 // --- Forward + backward w.r.t. blocks.6.mlp.W_out of the mean next-token cross-entropy.
 {
   const ids = randomIds(GRAD_SEQ, V, 1);
@@ -191,6 +203,7 @@ if (!ref) {
 const rows: [string, string, number, number | undefined, "time" | "rate"][] = [
   ["matmul 1024³ (GFLOP/s)", "matmul_gflops", ours.matmul_gflops!, ref.matmul_gflops, "rate"],
   ...SEQ_LENS.map((T) => [`forward, ${T} tokens (ms)`, `forward_${T}_ms`, ours[`forward_${T}_ms`]!, ref![`forward_${T}_ms`], "time"] as [string, string, number, number | undefined, "time"]),
+  ...SEQ_LENS.map((T) => [`forward, ${T} tokens, native executor (onnxruntime) (ms)`, `native_forward_${T}_ms`, ours[`native_forward_${T}_ms`]!, ref![`forward_${T}_ms`], "time"] as [string, string, number, number | undefined, "time"]),
   [`forward+backward wrt blocks.6.mlp.W_out, ${GRAD_SEQ - 1} tokens (ms)`, "fwd_bwd_ms", ours.fwd_bwd_ms!, ref.fwd_bwd_ms, "time"],
   [`greedy generation, KV cache, ${GEN_PROMPT}+${GEN_NEW} tokens (tokens/s)`, "generate_tok_s", ours.generate_tok_s!, ref.generate_tok_s, "rate"],
   ["peak RSS (MB)", "peak_rss_mb", ours.peak_rss_mb!, ref.peak_rss_mb, "time"],

@@ -18,7 +18,8 @@
  */
 import { numpy as np } from "@jax-js/jax";
 import { modelHash } from "../model/hash.js";
-import type { Model } from "../model/types.js";
+import { nativeFor } from "../model/native/executor.js";
+import type { Arr, Model } from "../model/types.js";
 import { disposeTree, readF32 } from "../tensor/own.js";
 import { encodePrompt, padIdOf, padRight } from "./tokens.js";
 
@@ -146,11 +147,7 @@ const LENGTH_BUCKET = 16;
 /** XᵀX (float64) of one batch's keys, padding rows zeroed; and the number of real tokens. */
 async function batchGram(model: Model, rows: number[][], hook: string): Promise<{ gram: Float64Array; count: number }> {
   const { tokens, mask } = padRight(rows, padIdOf(model.tokenizer), LENGTH_BUCKET);
-  const { cache, logits } = model.forward(tokens, { attentionMask: mask, cache: [hook], stopAt: hook });
-  logits?.dispose();
-  const acts = cache[hook]!;
-  delete cache[hook];
-  disposeTree(cache);
+  const acts = await keysOf(model, tokens, mask, hook);
   const [B, T, d] = acts.shape as [number, number, number];
   const m = np.array(Float32Array.from(mask.flat())).reshape([B, T, 1]);
   // The batch's Gram matrix in float32 (one device matmul; float64 matmuls on the Wasm backend ran
@@ -159,6 +156,21 @@ async function batchGram(model: Model, rows: number[][], hook: string): Promise<
   const X = acts.mul(m).reshape([B * T, d]);
   const gram = np.matmul(np.transpose(X.ref), X);
   return { gram: Float64Array.from(await readF32(gram)), count: mask.flat().reduce((a, b) => a + b, 0) };
+}
+
+/** The MLP keys at `hook` [batch, pos, d_mlp]: through a native executor when one is registered (model/native), else Model.forward. */
+async function keysOf(model: Model, tokens: number[][], mask: number[][], hook: string): Promise<Arr> {
+  const native = nativeFor(model);
+  if (native) {
+    const { cache } = await native.forward(model, tokens, { attentionMask: mask, cache: [hook], stopAt: hook });
+    return np.array(cache[hook]!.data).reshape(cache[hook]!.shape);
+  }
+  const { cache, logits } = model.forward(tokens, { attentionMask: mask, cache: [hook], stopAt: hook });
+  logits?.dispose();
+  const acts = cache[hook]!;
+  delete cache[hook];
+  disposeTree(cache);
+  return acts;
 }
 
 /** Layout: u32 header length, JSON header {v, d, count, samples}, pad to 8, float64 sum. */

@@ -19,6 +19,7 @@
 import { nn, numpy as np } from "@jax-js/jax";
 import { UsageError } from "../errors.js";
 import type { Tokenizer } from "../io/tokenizer/types.js";
+import { nativeFor, type NativeExecutor } from "../model/native/executor.js";
 import type { Arr, Hook, Model } from "../model/types.js";
 import { disposeTree, readF32, readI32 } from "../tensor/own.js";
 
@@ -119,15 +120,8 @@ export async function loglikelihoodTokens(model: Model, requests: TokenRequest[]
       cont.forEach((t, k) => (row[first + k] = t));
       return row;
     });
-    // Padded logits: the padding columns are −1e9 and change neither logsumexp nor argmax, and no
-    // gather cuts them off (model/types.ts ForwardOptions.paddedLogits).
-    // The key retrieval-based edits (GRACE, WISE) read: each row's last context token.
-    const queryPositions = idx.map((i, b) => Math.max(0, inputs[b]!.length - requests[i]!.continuation.length));
-    const { logits, cache } = model.forward(tokens, { attentionMask: mask, hooks: options.hooks, paddedLogits: true, queryPositions });
-    disposeTree(cache);
-    if (!logits) throw new Error("loglikelihood: forward returned no logits");
-    const { logprobs, greedy } = tokenLogprobs(logits, np.array(targets, { dtype: np.int32 }));
-    const [lp, gr] = await Promise.all([readF32(logprobs), readI32(greedy)]);
+    const native = nativeFor(model, options.hooks);
+    const { lp, gr } = native ? await scoreOnHost(native, model, tokens, mask, targets) : await scoreOnDevice(model, tokens, mask, targets, idx.map((i, b) => Math.max(0, inputs[b]!.length - requests[i]!.continuation.length)), options.hooks);
     idx.forEach((i, b) => {
       const r = requests[i]!;
       const first = inputs[b]!.length - r.continuation.length;
@@ -150,6 +144,43 @@ export async function loglikelihoodTokens(model: Model, requests: TokenRequest[]
     });
   }
   return results;
+}
+
+/** Log-probabilities of `targets` and the argmax, [batch × pos] flat, through Model.forward on the device. */
+async function scoreOnDevice(model: Model, tokens: number[][], mask: number[][], targets: number[][], queryPositions: number[], hooks?: Record<string, Hook>): Promise<{ lp: Float32Array; gr: Int32Array }> {
+  // Padded logits: the padding columns are −1e9 and change neither logsumexp nor argmax, and no
+  // gather cuts them off (model/types.ts ForwardOptions.paddedLogits). queryPositions: the key
+  // retrieval-based edits (GRACE, WISE) read, each row's last context token.
+  const { logits, cache } = model.forward(tokens, { attentionMask: mask, hooks, paddedLogits: true, queryPositions });
+  disposeTree(cache);
+  if (!logits) throw new Error("loglikelihood: forward returned no logits");
+  const { logprobs, greedy } = tokenLogprobs(logits, np.array(targets, { dtype: np.int32 }));
+  const [lp, gr] = await Promise.all([readF32(logprobs), readI32(greedy)]);
+  return { lp, gr };
+}
+
+/**
+ * The same through a native executor (model/native): the logits come to the host and only the
+ * positions a continuation reads are scored (log-softmax in float64, first maximum as argmax).
+ */
+async function scoreOnHost(native: NativeExecutor, model: Model, tokens: number[][], mask: number[][], targets: number[][]): Promise<{ lp: Float32Array; gr: Int32Array }> {
+  const { logits } = await native.forward(model, tokens, { attentionMask: mask });
+  const [B, T, V] = logits!.shape as [number, number, number];
+  const lp = new Float32Array(B * T);
+  const gr = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < T; j++) {
+      if (mask[b]![j] === 0) continue;
+      const row = logits!.data.subarray((b * T + j) * V, (b * T + j + 1) * V);
+      let best = 0;
+      for (let v = 1; v < V; v++) if (row[v]! > row[best]!) best = v;
+      let sum = 0;
+      for (let v = 0; v < V; v++) sum += Math.exp(row[v]! - row[best]!);
+      lp[b * T + j] = row[targets[b]![j]!]! - row[best]! - Math.log(sum);
+      gr[b * T + j] = best;
+    }
+  }
+  return { lp, gr };
 }
 
 /**

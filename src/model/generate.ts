@@ -19,7 +19,8 @@ import { UsageError } from "../errors.js";
 import { disposeTree, readF32 } from "../tensor/own.js";
 import { Rng } from "../util/rng.js";
 import { checkSamplingOptions, chooseToken, isSampling, type SamplingOptions } from "./sampling.js";
-import type { Arr, Hook, KVCache, Model } from "./types.js";
+import { nativeFor } from "./native/executor.js";
+import type { Arr, ForwardResult, Hook, KVCache, Model } from "./types.js";
 
 export type FinishReason = "eos" | "stop" | "length";
 
@@ -92,6 +93,9 @@ export async function generate(model: Model, prompts: string[] | number[][], opt
   }
 
   let kv: KVCache | undefined;
+  // Forward-only: a registered native executor decodes plain models (model/native/executor.ts).
+  const native = useCache ? nativeFor(model, hooks) : undefined;
+  const decoder = native?.decoder(model);
   try {
     // Only the last column's logits are read (left padding puts every row's last token there), and
     // the padded vocabulary width spares the device a gather (lastRows cuts the padding on the host).
@@ -99,9 +103,14 @@ export async function generate(model: Model, prompts: string[] | number[][], opt
     // A KV cache with room for KV_BLOCK positions at a time keeps each step's shapes fixed, so the
     // model runs unhooked steps through one compiled program (ForwardOptions.kvPadTo).
     const kvOpts = useCache ? { returnKV: true, kvPadTo: KV_BLOCK } : {};
-    let res = model.forward(seqs, { attentionMask: mask, hooks, ...kvOpts, ...logitOpts });
-    kv = res.kv;
-    let rows = await lastRows(res.logits, res.cache, model.config.vocabSize);
+    let res: ForwardResult | undefined;
+    let rows: Float32Array[];
+    if (decoder) rows = await decoder.prefill(seqs, mask);
+    else {
+      res = model.forward(seqs, { attentionMask: mask, hooks, ...kvOpts, ...logitOpts });
+      kv = res.kv;
+      rows = await lastRows(res.logits, res.cache, model.config.vocabSize);
+    }
     for (let step = 0; step < budget; step++) {
       const next: number[] = [];
       for (let b = 0; b < B; b++) {
@@ -130,6 +139,10 @@ export async function generate(model: Model, prompts: string[] | number[][], opt
       options.onStep?.(out.tokens);
       if (reasons.every(Boolean) || step === budget - 1) break;
       // Feed the newest token of every row; the mask grows by one real column.
+      if (decoder) {
+        rows = await decoder.step(next);
+        continue;
+      }
       if (useCache) {
         res = model.forward(next.map((t) => [t]), { kv, attentionMask: next.map(() => [1]), returnKV: true, hooks, ...logitOpts });
         kv = res.kv;
@@ -141,6 +154,7 @@ export async function generate(model: Model, prompts: string[] | number[][], opt
       rows = await lastRows(res.logits, res.cache, model.config.vocabSize);
     }
   } finally {
+    decoder?.dispose();
     if (kv) disposeTree(kv.layers);
   }
   for (let b = 0; b < B; b++) {

@@ -187,6 +187,15 @@ class ModelImpl implements Model {
   }
 }
 
+/**
+ * Whether `model` is this module's own model (a checkpoint's weights, patched weights included),
+ * not a view with attached hooks or a test double: what a native executor can compile from
+ * `params` and `config` alone (model/native/executor.ts).
+ */
+export function isPlainModel(model: Model): boolean {
+  return model instanceof ModelImpl;
+}
+
 /** A model owning `params` (consumed: dispose the model, not the arrays). */
 export interface CreateModelOptions {
   /**

@@ -25,6 +25,12 @@ export interface ExportSpec {
   lastOnly?: boolean;
   /** Stop after this hook point: no logits (covariance statistics, activation caching). */
   stopAt?: string;
+  /**
+   * KV-cached decoding: inputs past_k.L / past_v.L [B, kv_heads, past, d_head] (after rotary,
+   * before the GQA repeat, as attention.ts caches them), outputs present_k.L / present_v.L with
+   * this call's keys appended; the biases then cover [R, 1, len, past + len].
+   */
+  kv?: boolean;
 }
 
 /** Host parameters by scalpel's names (model/types.ts). */
@@ -84,8 +90,9 @@ function body(
   }
   const rotary = config.positional === "rotary" ? { cos: g.input("cos", "float", ["batch", "len", 1, config.rotaryDim / 2]), sin: g.input("sin", "float", ["batch", "len", 1, config.rotaryDim / 2]) } : undefined;
   const sliding = (l: number) => config.slidingWindow !== undefined && (config.slidingWindowLayers?.[l] ?? true);
-  const biasFull = Array.from({ length: config.nLayers }, (_, l) => !sliding(l)).some(Boolean) ? g.input("bias_full", "float", ["rows", 1, "len", "len"]) : undefined;
-  const biasWindow = config.slidingWindow !== undefined ? g.input("bias_window", "float", ["rows", 1, "len", "len"]) : undefined;
+  const keys = spec.kv ? "keys" : "len";
+  const biasFull = Array.from({ length: config.nLayers }, (_, l) => !sliding(l)).some(Boolean) ? g.input("bias_full", "float", ["rows", 1, "len", keys]) : undefined;
+  const biasWindow = config.slidingWindow !== undefined ? g.input("bias_window", "float", ["rows", 1, "len", keys]) : undefined;
 
   const norm = (prefix: string, h: string): string => {
     const eps = config.normEps;
@@ -106,7 +113,7 @@ function body(
     const b = `blocks.${l}.`;
     x = point(b + "hook_resid_pre", x);
     const n1 = point(b + "ln1.hook_normalized", norm(b + "ln1", x));
-    let a = attention(g, config, n1, l, linear, point, rotary, sliding(l) ? biasWindow! : biasFull!);
+    let a = attention(g, config, n1, l, linear, point, rotary, sliding(l) ? biasWindow! : biasFull!, spec.kv === true);
     if (config.postNorms) a = norm(b + "ln1_post", a);
     a = point(b + "hook_attn_out", a);
     let mlpIn: string;
@@ -148,6 +155,7 @@ function attention(
   point: (name: string, x: string) => string,
   rotary: { cos: string; sin: string } | undefined,
   bias: string,
+  kv: boolean,
 ): string {
   const { nHeads, nKVHeads, dHead } = config;
   const b = `blocks.${l}.attn.`;
@@ -162,6 +170,15 @@ function attention(
   const qh = g.transpose(q, [0, 2, 1, 3]);
   let kh = g.transpose(k, [0, 2, 1, 3]);
   let vh = g.transpose(v, [0, 2, 1, 3]);
+  if (kv) {
+    const cached = (name: string, now: string) => {
+      const all = g.concat([g.input(`past_${name}.${l}`, "float", ["batch", nKVHeads, "past", dHead]), now], 2);
+      g.output(all, `present_${name}.${l}`, "float", ["batch", nKVHeads, "keys", dHead]);
+      return all;
+    };
+    kh = cached("k", kh);
+    vh = cached("v", vh);
+  }
   if (nKVHeads !== nHeads) {
     // repeat_kv: query head h reads KV head ⌊h / rep⌋ → [B, KV, rep, S, dh] → [B, H, S, dh].
     const rep = nHeads / nKVHeads;

@@ -1,0 +1,28 @@
+/**
+ * Register the onnxruntime executor (onnx-node.ts) for forward-only work (executor.ts), loading
+ * onnxruntime only when a model first needs it, so commands that never run a model do not pay for
+ * the native library. SCALPEL_EXECUTOR=jax keeps everything on jax-js, as in a browser.
+ */
+import { setNativeExecutor, type NativeDecoder } from "./executor.js";
+
+const load = () => import("./onnx-node.js");
+
+export function enableNativeExecutor(): boolean {
+  if (process.env.SCALPEL_EXECUTOR === "jax") return false;
+  setNativeExecutor({
+    name: "onnxruntime",
+    forward: async (model, tokens, options) => (await load()).nativeForward(model, tokens, options),
+    decoder(model): NativeDecoder {
+      let decoder: NativeDecoder | undefined;
+      return {
+        async prefill(tokens, mask) {
+          decoder = (await load()).nativeDecoder(model);
+          return decoder.prefill(tokens, mask);
+        },
+        step: (next) => decoder!.step(next),
+        dispose: () => decoder?.dispose(),
+      };
+    },
+  });
+  return true;
+}
