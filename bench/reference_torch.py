@@ -124,5 +124,46 @@ def greedy():
 
 gen_ms = median_ms(greedy)
 out["generate_tok_s"] = cfg["genNew"] / (gen_ms / 1000)
+# Scoring: EVAL_REQ requests of 64 tokens (48 context + 16 continuation), 8 per batch, as
+# loglikelihood batches them: forward the 63 input tokens, log-softmax, gather the continuation.
+EV = cfg["evalRequests"]
+ev_ids = torch.randint(0, V, (EV, 64), generator=torch.Generator().manual_seed(5))
+
+
+def score():
+    with torch.no_grad():
+        for s in range(0, EV, 8):
+            rows = ev_ids[s:s + 8]
+            lp = forward(rows[:, :-1]).log_softmax(-1)
+            lp[:, 47:].gather(-1, rows[:, 48:, None]).sum()
+
+
+out["eval_req_s"] = EV / (median_ms(score) / 1000)
+
+# Covariance statistics: the MLP keys of layer COV_LAYER (gelu output, the input of W_out) for
+# 8 rows of 64 tokens, and their Gram matrix XᵀX, as edit/covariance.ts collects them.
+CL = cfg["covLayer"]
+cov_ids = torch.randint(0, V, (8, 64), generator=torch.Generator().manual_seed(6))
+
+
+def keys():
+    with torch.no_grad():
+        B, T = cov_ids.shape
+        x = P["wte"][cov_ids] + P["wpe"][:T]
+        for l in range(CL + 1):
+            h = torch.nn.functional.layer_norm(x, (D,), P[f"{l}.ln1_w"], P[f"{l}.ln1_b"], 1e-5)
+            q, k, v = (h @ P[f"{l}.W_qkv"] + P[f"{l}.b_qkv"]).split(D, dim=-1)
+            q, k, v = (t.view(B, T, H, DH).transpose(1, 2) for t in (q, k, v))
+            att = ((q @ k.transpose(-1, -2)) / math.sqrt(DH)).masked_fill(~torch.ones(T, T, dtype=torch.bool).tril(), float("-inf")).softmax(-1)
+            x = x + (att @ v).transpose(1, 2).reshape(B, T, D) @ P[f"{l}.W_O"] + P[f"{l}.b_O"]
+            h = torch.nn.functional.layer_norm(x, (D,), P[f"{l}.ln2_w"], P[f"{l}.ln2_b"], 1e-5)
+            post = gelu_new(h @ P[f"{l}.W_in"] + P[f"{l}.b_in"])
+            if l == CL:
+                X = post.reshape(-1, F)
+                return X.T @ X
+            x = x + post @ P[f"{l}.W_out"] + P[f"{l}.b_out"]
+
+
+out["cov_tok_s"] = cov_ids.numel() / (median_ms(keys) / 1000)
 out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))

@@ -30,6 +30,10 @@ const { generate } = await import("../src/model/generate.js");
 const { tokenLogprobs } = await import("../src/eval/logprobs.js");
 const { Rng } = await import("../src/util/rng.js");
 const { nativeForward } = await import("../src/model/native/onnx-node.js");
+const { enableNativeExecutor } = await import("../src/model/native/enable-node.js");
+const { setNativeExecutor } = await import("../src/model/native/executor.js");
+const { loglikelihoodTokens } = await import("../src/eval/logprobs.js");
+const { collectMom2 } = await import("../src/edit/covariance.js");
 const { idTokenizer } = await import("./id-tokenizer.js");
 
 type Arr = import("@jax-js/jax").numpy.Array;
@@ -165,12 +169,40 @@ for (const T of SEQ_LENS) {
   });
   ours.generate_tok_s = GEN_NEW / (ms / 1000);
 }
+// --- The same generation, then scoring and covariance statistics, on jax-js and through the native
+// executor (registered as the `scalpel` command registers it).
+const EVAL_REQUESTS = 16;
+const COV_LAYER = 6;
+{
+  const prompt = randomIds(GEN_PROMPT, V, 2);
+  const evalRequests = Array.from({ length: EVAL_REQUESTS }, (_, i) => {
+    const ids = randomIds(64, V, 100 + i);
+    return { context: ids.slice(0, 48), continuation: ids.slice(48) };
+  });
+  const covTexts = Array.from({ length: 8 }, (_, i) => randomIds(64, V, 200 + i).map((t) => `<${t}>`).join(""));
+  for (const path of ["jax", "native"] as const) {
+    if (path === "native") enableNativeExecutor();
+    if (path === "native") {
+      const ms = await medianMs(async () => {
+        await generate(model, [prompt], { maxNewTokens: GEN_NEW, eosTokenId: null });
+      });
+      ours.native_generate_tok_s = GEN_NEW / (ms / 1000);
+    }
+    ours[`${path}_eval_req_s`] = EVAL_REQUESTS / ((await medianMs(async () => {
+      await loglikelihoodTokens(model, evalRequests, { batchSize: 8 });
+    })) / 1000);
+    ours[`${path}_cov_tok_s`] = (8 * 64) / ((await medianMs(async () => {
+      await collectMom2(model, { layer: COV_LAYER, texts: covTexts, maxLength: 64 });
+    })) / 1000);
+    setNativeExecutor(undefined);
+  }
+}
 ours.peak_rss_mb = process.resourceUsage().maxRSS / 1024;
 model.dispose();
 await stopNodeThreads();
 
 // --- Reference.
-const refConfig = { nLayers: L, dModel: D, nHeads: config.nHeads, dMlp: F, vocab: V, nCtx, runs: RUNS, warmup: WARMUP, seqLens: SEQ_LENS, gradSeqLen: GRAD_SEQ, genPrompt: GEN_PROMPT, genNew: GEN_NEW };
+const refConfig = { nLayers: L, dModel: D, nHeads: config.nHeads, dMlp: F, vocab: V, nCtx, runs: RUNS, warmup: WARMUP, seqLens: SEQ_LENS, gradSeqLen: GRAD_SEQ, genPrompt: GEN_PROMPT, genNew: GEN_NEW, evalRequests: EVAL_REQUESTS, covLayer: COV_LAYER };
 let ref: Record<string, number> | undefined;
 let refName = "";
 if (!flag("no-torch")) {
@@ -206,6 +238,11 @@ const rows: [string, string, number, number | undefined, "time" | "rate"][] = [
   ...SEQ_LENS.map((T) => [`forward, ${T} tokens, native executor (onnxruntime) (ms)`, `native_forward_${T}_ms`, ours[`native_forward_${T}_ms`]!, ref![`forward_${T}_ms`], "time"] as [string, string, number, number | undefined, "time"]),
   [`forward+backward wrt blocks.6.mlp.W_out, ${GRAD_SEQ - 1} tokens (ms)`, "fwd_bwd_ms", ours.fwd_bwd_ms!, ref.fwd_bwd_ms, "time"],
   [`greedy generation, KV cache, ${GEN_PROMPT}+${GEN_NEW} tokens (tokens/s)`, "generate_tok_s", ours.generate_tok_s!, ref.generate_tok_s, "rate"],
+  [`greedy generation, KV cache, ${GEN_PROMPT}+${GEN_NEW} tokens, native executor (tokens/s)`, "native_generate_tok_s", ours.native_generate_tok_s!, ref.generate_tok_s, "rate"],
+  [`scoring (loglikelihood), ${EVAL_REQUESTS} requests of 48+16 tokens, batch 8 (requests/s)`, "jax_eval_req_s", ours.jax_eval_req_s!, ref.eval_req_s, "rate"],
+  [`scoring, native executor (requests/s)`, "native_eval_req_s", ours.native_eval_req_s!, ref.eval_req_s, "rate"],
+  [`covariance statistics, layer ${COV_LAYER} MLP keys, 8 × 64 tokens (tokens/s)`, "jax_cov_tok_s", ours.jax_cov_tok_s!, ref.cov_tok_s, "rate"],
+  [`covariance statistics, native executor (tokens/s)`, "native_cov_tok_s", ours.native_cov_tok_s!, ref.cov_tok_s, "rate"],
   ["peak RSS (MB)", "peak_rss_mb", ours.peak_rss_mb!, ref.peak_rss_mb, "time"],
 ];
 const fmt = (x: number | undefined) => (x === undefined ? "—" : x >= 100 ? x.toFixed(0) : x.toFixed(1));

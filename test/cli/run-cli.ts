@@ -6,9 +6,9 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 export const BIN = join(import.meta.dirname, "../../bin/scalpel.mjs");
 
-export async function runScalpel(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runScalpel(args: string[], cwd?: string, env?: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20, ...(cwd ? { cwd } : {}) });
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20, ...(cwd ? { cwd } : {}), ...(env ? { env: { ...process.env, ...env } } : {}) });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
