@@ -14,6 +14,7 @@ import { hookNames } from "./hook-names.js";
 import { paramSpecs } from "./param-shapes.js";
 import type { Arr, ForwardOptions, ForwardResult, Model, ModelConfig, Params } from "./types.js";
 import { prepareUnembed, type Unembed } from "./unembed.js";
+import { markNativeEligible, releaseNative } from "./native/executor.js";
 
 /** Check that params hold every parameter the config implies, with the right shapes. */
 export function checkParams(config: ModelConfig, params: Params): void {
@@ -176,6 +177,7 @@ class ModelImpl implements Model {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    releaseNative(this);
     disposeTree(this.params);
     if (this.prepared.unembed) disposeTree(this.prepared.unembed);
     for (const f of this.prepared.qkv) if (f) disposeTree(f);
@@ -185,15 +187,6 @@ class ModelImpl implements Model {
     for (const j of this.prefixes.values()) j.dispose();
     this.prefixes.clear();
   }
-}
-
-/**
- * Whether `model` is this module's own model (a checkpoint's weights, patched weights included),
- * not a view with attached hooks or a test double: what a native executor can compile from
- * `params` and `config` alone (model/native/executor.ts).
- */
-export function isPlainModel(model: Model): boolean {
-  return model instanceof ModelImpl;
 }
 
 /** A model owning `params` (consumed: dispose the model, not the arrays). */
@@ -206,7 +199,9 @@ export interface CreateModelOptions {
 }
 
 export function createModel(config: ModelConfig, params: Params, tokenizer: Tokenizer, options: CreateModelOptions = {}): Model {
-  return new ModelImpl(config, params, tokenizer, options.jit ?? true);
+  const model = new ModelImpl(config, params, tokenizer, options.jit ?? true);
+  markNativeEligible(model);
+  return model;
 }
 
 /** Number of scalar parameters (the unembedding counted once when tied). */

@@ -10,6 +10,7 @@ import { loglikelihood } from "../../src/eval/logprobs.js";
 import { generate } from "../../src/model/generate.js";
 import { nativeFor, setNativeExecutor } from "../../src/model/native/executor.js";
 import { enableNativeExecutor } from "../../src/model/native/enable-node.js";
+import { applyPatch } from "../../src/model/patch.js";
 import { withHooks } from "../../src/model/with-hooks.js";
 import { maxAbsDiff, tinyModel } from "./helpers.js";
 
@@ -27,12 +28,17 @@ async function bothPaths<T>(fn: () => Promise<T>): Promise<[T, T]> {
   }
 }
 
-test("the executor is used only for plain models and calls without hook functions", () => {
+test("the executor is used only for loaded models and calls without hook functions", () => {
   const model = tinyModel("llama");
   enableNativeExecutor();
   assert.ok(nativeFor(model));
   assert.equal(nativeFor(model, { "blocks.0.hook_resid_post": (x) => x }), undefined);
   assert.equal(nativeFor(withHooks(model, { "blocks.0.hook_resid_post": (x) => x })), undefined);
+  // A weight-patched copy (an edit) stays on jax-js: compiling it would copy every weight per edit.
+  const W = model.params["blocks.0.mlp.W_out"]!;
+  const edited = applyPatch(model, { type: "weights", info: { method: "test" }, deltas: { "blocks.0.mlp.W_out": { shape: W.shape.slice(), data: new Float32Array(W.size) } } });
+  assert.equal(nativeFor(edited), undefined);
+  edited.dispose();
   setNativeExecutor(undefined);
   assert.equal(nativeFor(model), undefined);
   model.dispose();

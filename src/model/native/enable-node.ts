@@ -5,7 +5,8 @@
  */
 import { setNativeExecutor, type NativeDecoder } from "./executor.js";
 
-const load = () => import("./onnx-node.js");
+let loaded: Promise<typeof import("./onnx-node.js")> | undefined;
+const load = () => (loaded ??= import("./onnx-node.js"));
 
 export function enableNativeExecutor(): boolean {
   if (process.env.SCALPEL_EXECUTOR === "jax") return false;
@@ -23,6 +24,8 @@ export function enableNativeExecutor(): boolean {
         dispose: () => decoder?.dispose(),
       };
     },
+    // Nothing was compiled unless onnx-node.ts was loaded, so release loads nothing.
+    release: (model) => void (loaded && loaded.then((m) => m.releaseSessions(model))),
   });
   return true;
 }

@@ -4,11 +4,11 @@
  * calls at start); a page registers none and everything runs on jax-js.
  *
  * Callers that only need numbers out of a forward pass (scoring, covariance statistics,
- * generation) ask `nativeFor(model, hooks)`: an executor when one is registered, the model is a
- * plain checkpoint model (model.ts's own class: not a hooked view, not a test double) and the call
- * adds no hook functions; otherwise undefined, and they use Model.forward as before.
+ * generation) ask `nativeFor(model, hooks)`: an executor when one is registered, the model is one
+ * createModel made (a loaded checkpoint: not a hooked view, not a test double, and not a
+ * weight-patched copy, which would need a compiled graph and a copy of every weight per edit) and
+ * the call adds no hook functions; otherwise undefined, and they use Model.forward as before.
  */
-import { isPlainModel } from "../model.js";
 import type { Hook, Model } from "../types.js";
 
 export interface HostArray {
@@ -45,9 +45,22 @@ export interface NativeExecutor {
   readonly name: string;
   forward(model: Model, tokens: number[][], options?: NativeForwardOptions): Promise<NativeForwardResult>;
   decoder(model: Model): NativeDecoder;
+  /** Free what was compiled for `model` (called when the model is disposed). */
+  release(model: Model): void;
 }
 
 let registered: NativeExecutor | undefined;
+const eligible = new WeakSet<Model>();
+
+/** createModel's models: what an executor may compile from `params` and `config` alone. */
+export function markNativeEligible(model: Model): void {
+  eligible.add(model);
+}
+
+/** The model is being disposed: the executor frees its compiled sessions. */
+export function releaseNative(model: Model): void {
+  if (eligible.has(model)) registered?.release(model);
+}
 
 /** Register (or, with undefined, remove) the native executor; returns the previous one. */
 export function setNativeExecutor(executor: NativeExecutor | undefined): NativeExecutor | undefined {
@@ -58,6 +71,6 @@ export function setNativeExecutor(executor: NativeExecutor | undefined): NativeE
 
 /** The executor for this call, or undefined when it must run on jax-js. */
 export function nativeFor(model: Model, hooks?: Record<string, Hook>): NativeExecutor | undefined {
-  if (!registered || (hooks && Object.keys(hooks).length > 0) || !isPlainModel(model)) return undefined;
+  if (!registered || (hooks && Object.keys(hooks).length > 0) || !eligible.has(model)) return undefined;
   return registered;
 }

@@ -76,6 +76,13 @@ function coreFeeds(model: Model, session: ort.InferenceSession, tokens: number[]
   return feeds;
 }
 
+/** Free the sessions compiled for `model`. */
+export function releaseSessions(model: Model): void {
+  const c = compiled.get(model);
+  compiled.delete(model);
+  for (const s of c?.sessions.values() ?? []) void s.then((session) => session.release()).catch(() => undefined);
+}
+
 /** One forward pass of `tokens` (equal-length rows) through the native executor. */
 export async function nativeForward(model: Model, tokens: number[][], options: NativeForwardOptions = {}): Promise<NativeForwardResult> {
   const { config } = model;
