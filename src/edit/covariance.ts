@@ -19,7 +19,7 @@
 import { numpy as np } from "@jax-js/jax";
 import { modelHash } from "../model/hash.js";
 import { nativeFor } from "../model/native/executor.js";
-import type { Arr, Model } from "../model/types.js";
+import type { Model } from "../model/types.js";
 import { disposeTree, readF32 } from "../tensor/own.js";
 import { encodePrompt, padIdOf, padRight } from "./tokens.js";
 
@@ -147,30 +147,27 @@ const LENGTH_BUCKET = 16;
 /** XᵀX (float64) of one batch's keys, padding rows zeroed; and the number of real tokens. */
 async function batchGram(model: Model, rows: number[][], hook: string): Promise<{ gram: Float64Array; count: number }> {
   const { tokens, mask } = padRight(rows, padIdOf(model.tokenizer), LENGTH_BUCKET);
-  const acts = await keysOf(model, tokens, mask, hook);
-  const [B, T, d] = acts.shape as [number, number, number];
-  const m = np.array(Float32Array.from(mask.flat())).reshape([B, T, 1]);
-  // The batch's Gram matrix in float32 (one device matmul; float64 matmuls on the Wasm backend ran
-  // at ~0.35 GFLOP/s here, 19 GFLOP per 1024 GPT-2 tokens), added to the float64 running sum: each
+  const count = mask.flat().reduce((a, b) => a + b, 0);
+  // The batch's Gram matrix in float32 (one matmul; float64 matmuls on the Wasm backend ran at
+  // ~0.35 GFLOP/s here, 19 GFLOP per 1024 GPT-2 tokens), added to the float64 running sum: each
   // entry is a sum of at most B·T products (relative error ~√(B·T)·6e-8), the total is float64.
-  const X = acts.mul(m).reshape([B * T, d]);
-  const gram = np.matmul(np.transpose(X.ref), X);
-  return { gram: Float64Array.from(await readF32(gram)), count: mask.flat().reduce((a, b) => a + b, 0) };
-}
-
-/** The MLP keys at `hook` [batch, pos, d_mlp]: through a native executor when one is registered (model/native), else Model.forward. */
-async function keysOf(model: Model, tokens: number[][], mask: number[][], hook: string): Promise<Arr> {
   const native = nativeFor(model);
   if (native) {
+    // Keys and Gram matrix both on the native executor; padding rows zeroed on the host.
     const { cache } = await native.forward(model, tokens, { attentionMask: mask, cache: [hook], stopAt: hook });
-    return np.array(cache[hook]!.data).reshape(cache[hook]!.shape);
+    const { data, shape } = cache[hook]!;
+    const d = shape[2]!;
+    mask.flat().forEach((m, row) => m === 0 && data.fill(0, row * d, (row + 1) * d));
+    return { gram: Float64Array.from(await native.gram({ data, shape: [data.length / d, d] })), count };
   }
   const { cache, logits } = model.forward(tokens, { attentionMask: mask, cache: [hook], stopAt: hook });
   logits?.dispose();
   const acts = cache[hook]!;
   delete cache[hook];
   disposeTree(cache);
-  return acts;
+  const [B, T, d] = acts.shape as [number, number, number];
+  const X = acts.mul(np.array(Float32Array.from(mask.flat())).reshape([B, T, 1])).reshape([B * T, d]);
+  return { gram: Float64Array.from(await readF32(np.matmul(np.transpose(X.ref), X))), count };
 }
 
 /** Layout: u32 header length, JSON header {v, d, count, samples}, pad to 8, float64 sum. */

@@ -24,6 +24,7 @@ export function enableNativeExecutor(): boolean {
         dispose: () => decoder?.dispose(),
       };
     },
+    gram: async (x) => (await load()).nativeGram(x),
     // Nothing was compiled unless onnx-node.ts was loaded, so release loads nothing.
     release: (model) => void (loaded && loaded.then((m) => m.releaseSessions(model))),
   });

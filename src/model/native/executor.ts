@@ -45,6 +45,8 @@ export interface NativeExecutor {
   readonly name: string;
   forward(model: Model, tokens: number[][], options?: NativeForwardOptions): Promise<NativeForwardResult>;
   decoder(model: Model): NativeDecoder;
+  /** XᵀX of x [n, d] (float32, as a device matmul): covariance statistics' Gram matrices. */
+  gram(x: HostArray): Promise<Float32Array>;
   /** Free what was compiled for `model` (called when the model is disposed). */
   release(model: Model): void;
 }

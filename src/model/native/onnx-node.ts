@@ -19,6 +19,7 @@ import { rotaryTableData } from "../rotary.js";
 import type { Model } from "../types.js";
 import type { HostArray, NativeDecoder, NativeForwardOptions, NativeForwardResult } from "./executor.js";
 import { activationShape, exportForward, type ExportSpec, type HostParams } from "./export-forward.js";
+import { GraphBuilder } from "./graph-builder.js";
 import { encodeModel } from "./onnx-proto.js";
 
 interface Compiled {
@@ -74,6 +75,20 @@ function coreFeeds(model: Model, session: ort.InferenceSession, tokens: number[]
   if (names.has("bias_full")) feeds.bias_full = float(attentionBiasData(plan));
   if (names.has("bias_window")) feeds.bias_window = float(attentionBiasData(plan, config.slidingWindow));
   return feeds;
+}
+
+let gramSession: Promise<ort.InferenceSession> | undefined;
+
+/** XᵀX of x [n, d] on onnxruntime (one MatMul of the transpose; n and d symbolic). */
+export async function nativeGram(x: HostArray): Promise<Float32Array> {
+  gramSession ??= (() => {
+    const g = new GraphBuilder("gram");
+    const input = g.input("x", "float", ["n", "d"]);
+    g.output(g.matmul(g.transpose(input, [1, 0]), input), "gram", "float", ["d", "d"]);
+    return ort.InferenceSession.create(encodeModel(g.graph));
+  })();
+  const out = await (await gramSession).run({ x: float(x) });
+  return out.gram!.data as Float32Array;
 }
 
 /** Free the sessions compiled for `model`. */
