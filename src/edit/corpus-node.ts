@@ -20,7 +20,7 @@ export function wikitext2(): Corpus {
 /** A .json file holding string[] (or {text}[]), or a text file with one text per line. */
 export function readCorpusFile(file: string): Corpus {
   if (!existsSync(file)) {
-    throw new ConfigError("EDIT_MOM2", `covariance corpus ${file} does not exist`, { field: "mom2Dataset", fix: 'use "auto", "wikitext-2", "factworld", or a path to a .txt/.json corpus' });
+    throw new ConfigError("EDIT_MOM2", `covariance corpus ${file} does not exist`, { field: "mom2Dataset", fix: 'use "auto", "wikitext-2", "factworld", "factworld-m", or a path to a .txt/.json corpus' });
   }
   const raw = readFileSync(file, "utf8");
   if (file.endsWith(".json")) {

@@ -24,7 +24,7 @@ import type { ModelConfig } from "../model/types.js";
 export interface CovarianceHparams {
   /**
    * "auto" (the fact world's training corpus for the built-in model, WikiText-2 otherwise),
-   * "wikitext-2", "factworld", or a path to a .txt (one text per line) or .json (string[]) file.
+   * "wikitext-2", "factworld", "factworld-m", or a path to a .txt (one text per line) or .json (string[]) file.
    */
   mom2Dataset: string;
   /** Texts used (ROME mom2_n_samples). */

@@ -7,7 +7,7 @@
  * get_cov caches by model name and layer), here through the run's EditCaches (caches.ts).
  *
  * Which corpus: a name registered on the caches; "factworld" (the built-in model's training
- * documents); "wikitext-2"; a file path; or "auto" — the corpus the checkpoint declares in its
+ * documents); "factworld-m" (factworld-m's); "wikitext-2"; a file path; or "auto" — the corpus the checkpoint declares in its
  * config.json as "scalpel_mom2_corpus" (the built-in model declares "factworld"), else WikiText-2,
  * the stand-in for ROME's Wikipedia sample. Nothing is guessed from the tokenizer.
  */
@@ -97,14 +97,14 @@ async function resolveCorpus(model: Model, name: string, caches: EditCaches): Pr
   if (registered) return registered;
   const resolved = name === "auto" ? declaredCorpus(model) ?? "wikitext-2" : name;
   if (resolved !== name) return resolveCorpus(model, resolved, caches);
-  if (name === "factworld") return caches.corpus(name, factWorldCorpus);
+  if (name === "factworld" || name === "factworld-m") return caches.corpus(name, () => factWorldCorpus(name));
   const { readCorpusFile, wikitext2 } = await import("./corpus-node.js");
   return caches.corpus(name, async () => (name === "wikitext-2" ? wikitext2() : readCorpusFile(name)));
 }
 
-/** The fact world's training documents (the built-in model's own corpus). */
-export async function factWorldCorpus(): Promise<Corpus> {
+/** The fact world's training documents (the built-in model's own corpus; "factworld-m": the larger model's attribute world). */
+export async function factWorldCorpus(name: "factworld" | "factworld-m" = "factworld"): Promise<Corpus> {
   const fw = await import("../data/factworld/index.js");
-  const world = fw.buildFactWorld();
-  return { id: `factworld:${world.seed}:training-stage2`, texts: fw.trainingDocuments(world, world.seed, fw.STAGE2_MIX) };
+  const world = name === "factworld-m" ? fw.buildFactWorld(fw.FACTWORLD_SEED, fw.FACTWORLD_M_SIZE) : fw.buildFactWorld();
+  return { id: `${name}:${world.seed}:training-stage2`, texts: fw.trainingDocuments(world, world.seed, fw.STAGE2_MIX) };
 }

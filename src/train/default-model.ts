@@ -4,7 +4,7 @@
  * function of the seed, so the same seed rebuilds the same world, tokenizer and — on the same
  * machine — the same weights.
  */
-import { buildFactWorld, FACTWORLD_SEED } from "../data/factworld/world.js";
+import { buildFactWorld, DEFAULT_SIZE, FACTWORLD_SEED, type WorldSize } from "../data/factworld/world.js";
 import { STAGE2_MIX, trainingDocuments, type CorpusMix } from "../data/factworld/corpus.js";
 import { factWorldTokenizer } from "../data/factworld/tokenizer.js";
 import { rngFor, shuffled } from "../data/factworld/random.js";
@@ -70,6 +70,31 @@ export const STAGE2_TRAINING: Partial<TrainConfig> = { ...DEFAULT_TRAINING, lr: 
 /** Shuffled copies of the stage-2 corpus (183k tokens each); its 400 steps × 2,048 tokens cycle them ≈ 2.2 times. */
 export const STAGE2_SHUFFLES = 2;
 
+/**
+ * A built-in model: its world, architecture and two-stage recipe. DEFAULT_VARIANT is the small
+ * model (models/factworld); FACTWORLD_M_VARIANT (factworld-m.ts) the larger one of issue 21.
+ */
+export interface ModelVariant {
+  name: string;
+  size: WorldSize;
+  configJson(tokenizer: Tokenizer): Record<string, unknown>;
+  training: Partial<TrainConfig>;
+  stage2: Partial<TrainConfig>;
+  /** Shuffled copies of each stage's corpus. */
+  shuffles: number;
+  stage2Shuffles: number;
+}
+
+export const DEFAULT_VARIANT: ModelVariant = {
+  name: "factworld",
+  size: DEFAULT_SIZE,
+  configJson: defaultModelConfigJson,
+  training: DEFAULT_TRAINING,
+  stage2: STAGE2_TRAINING,
+  shuffles: CORPUS_SHUFFLES,
+  stage2Shuffles: STAGE2_SHUFFLES,
+};
+
 export interface DefaultModelParts {
   world: FactWorld;
   tokenizer: Tokenizer;
@@ -80,17 +105,17 @@ export interface DefaultModelParts {
 }
 
 /** The world, its tokenizer, the freshly initialised model and the tokenised training documents. */
-export function defaultModelParts(seed = FACTWORLD_SEED): DefaultModelParts {
-  const world = buildFactWorld(seed);
+export function defaultModelParts(seed = FACTWORLD_SEED, variant: ModelVariant = DEFAULT_VARIANT): DefaultModelParts {
+  const world = buildFactWorld(seed, variant.size);
   const tokenizer = factWorldTokenizer(world);
-  const config = familyFor("llama", "config.json").parseConfig(defaultModelConfigJson(tokenizer), "config.json");
+  const config = familyFor("llama", "config.json").parseConfig(variant.configJson(tokenizer), "config.json");
   const model = createModel(config, randomParams(config, seed, { std: 0.02 }), tokenizer);
   return {
     world,
     tokenizer,
     model,
-    documents: stageDocuments(world, tokenizer, seed, undefined, CORPUS_SHUFFLES, 1000),
-    stage2Documents: stageDocuments(world, tokenizer, seed, STAGE2_MIX, STAGE2_SHUFFLES, 2000),
+    documents: stageDocuments(world, tokenizer, seed, undefined, variant.shuffles, 1000),
+    stage2Documents: stageDocuments(world, tokenizer, seed, STAGE2_MIX, variant.stage2Shuffles, 2000),
   };
 }
 

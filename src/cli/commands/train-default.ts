@@ -18,7 +18,8 @@ import { saveModel } from "../../model/load.js";
 import { paramCount } from "../../model/model.js";
 import type { Model } from "../../model/types.js";
 import { initEngine } from "../../tensor/engine.js";
-import { DEFAULT_TRAINING, defaultModelConfigJson, defaultModelParts, STAGE2_TRAINING } from "../../train/default-model.js";
+import { DEFAULT_TRAINING, DEFAULT_VARIANT, defaultModelParts, STAGE2_TRAINING, type ModelVariant } from "../../train/default-model.js";
+import { FACTWORLD_M_STAGE2, FACTWORLD_M_TRAINING, FACTWORLD_M_VARIANT } from "../../train/factworld-m.js";
 import type { TrainDocument } from "../../train/batches.js";
 import type { TrainConfig } from "../../train/config.js";
 import { train } from "../../train/loop.js";
@@ -26,12 +27,20 @@ import { Progress } from "../../lab/progress.js";
 import { parseFlags, type Command } from "../command.js";
 import { BUILTIN_MODEL_DIR } from "../default-model.js";
 import { numberFlag } from "./forward.js";
+import { UsageError } from "../../errors.js";
+
+/** Where factworld-m goes by default: beside the small model. */
+export const BUILTIN_M_MODEL_DIR = path.join(path.dirname(BUILTIN_MODEL_DIR), "factworld-m");
 
 const usage = `scalpel train-default — rebuild the built-in fact-world model
 
-usage: scalpel train-default [--out DIR] [--seed N] [--steps N] [--stage2-steps N] [--fresh] [--no-eval]
+usage: scalpel train-default [--variant small|m] [--out DIR] [--seed N] [--steps N] [--stage2-steps N] [--fresh] [--no-eval]
 
-  --out DIR     where to write the checkpoint (default: ${path.relative(process.cwd(), BUILTIN_MODEL_DIR) || BUILTIN_MODEL_DIR})
+  --variant V   small (default): the built-in model; m: factworld-m (issue 21), 1,200 people with
+                gender and origin, 6 layers, d_model 256 (stage 1 ${FACTWORLD_M_TRAINING.totalSteps} steps, stage 2
+                ${FACTWORLD_M_STAGE2.totalSteps}: many hours on 2 cores — run it in the background, it resumes)
+  --out DIR     where to write the checkpoint (default: ${path.relative(process.cwd(), BUILTIN_MODEL_DIR) || BUILTIN_MODEL_DIR}, or
+                ${path.relative(process.cwd(), BUILTIN_M_MODEL_DIR) || BUILTIN_M_MODEL_DIR} for --variant m)
   --seed N      world, initialisation and data-order seed (default ${FACTWORLD_SEED})
   --steps N     optimizer steps of the first stage (default ${DEFAULT_TRAINING.totalSteps}; fewer for a quick, weaker model)
   --stage2-steps N   steps of the second stage (default ${STAGE2_TRAINING.totalSteps}): relative-clause
@@ -45,6 +54,11 @@ weights. Training checkpoints go to DIR/../.train-<name>-<seed> (second stage: �
 killed run continues from the last one. At the end the model's knowledge is measured (facts with
 trained and held-out templates, arithmetic in GSM8K's #### format, the behaviour marker, tool
 calls) and written to DIR/training.json with both stages' loss curves.`;
+
+const VARIANTS: Record<string, { variant: ModelVariant; out: string }> = {
+  small: { variant: DEFAULT_VARIANT, out: BUILTIN_MODEL_DIR },
+  m: { variant: FACTWORLD_M_VARIANT, out: BUILTIN_M_MODEL_DIR },
+};
 
 export interface Acceptance {
   facts: Awaited<ReturnType<typeof factAccuracy>>;
@@ -80,6 +94,7 @@ export const trainDefaultCommand: Command = {
   usage,
   async run(argv) {
     const { values } = parseFlags("train-default", argv, {
+      variant: { type: "string" },
       out: { type: "string" },
       seed: { type: "string" },
       steps: { type: "string" },
@@ -88,22 +103,25 @@ export const trainDefaultCommand: Command = {
       "no-eval": { type: "boolean" },
       "checkpoint-every": { type: "string" },
     });
-    const out = path.resolve(values.out ?? BUILTIN_MODEL_DIR);
+    const chosen = VARIANTS[values.variant ?? "small"];
+    if (!chosen) throw new UsageError("BAD_FLAG", `--variant must be one of ${Object.keys(VARIANTS).join(", ")}, got ${values.variant}`, { fix: "use --variant small or --variant m" });
+    const { variant } = chosen;
+    const out = path.resolve(values.out ?? chosen.out);
     const seed = numberFlag("train-default", "seed", values.seed, { integer: true, min: 0 }) ?? FACTWORLD_SEED;
-    const steps = numberFlag("train-default", "steps", values.steps, { integer: true, min: 1 }) ?? DEFAULT_TRAINING.totalSteps!;
-    const steps2 = numberFlag("train-default", "stage2-steps", values["stage2-steps"], { integer: true, min: 1 }) ?? STAGE2_TRAINING.totalSteps!;
+    const steps = numberFlag("train-default", "steps", values.steps, { integer: true, min: 1 }) ?? variant.training.totalSteps!;
+    const steps2 = numberFlag("train-default", "stage2-steps", values["stage2-steps"], { integer: true, min: 1 }) ?? variant.stage2.totalSteps!;
     const every = numberFlag("train-default", "checkpoint-every", values["checkpoint-every"], { integer: true, min: 1 }) ?? 50;
     const ckptDir = path.join(path.dirname(out), `.train-${path.basename(out)}-${seed}`);
     if (values.fresh) for (const d of [ckptDir, `${ckptDir}-stage2`]) await rm(d, { recursive: true, force: true });
 
     await initEngine();
-    const { world, tokenizer, model, documents, stage2Documents } = defaultModelParts(seed);
+    const { world, tokenizer, model, documents, stage2Documents } = defaultModelParts(seed, variant);
     const count = (docs: TrainDocument[]) => docs.reduce((s, d) => s + d.tokens.length, 0);
     console.log(`fact world (seed ${seed}): ${world.entities.length} entities, ${world.facts.length} facts, vocabulary ${tokenizer.vocabSize} words`);
     console.log(`model: Llama, ${paramCount(model).toLocaleString("en")} parameters; corpus ${count(documents).toLocaleString("en")} tokens (${documents.length} documents), stage 2 ${count(stage2Documents).toLocaleString("en")} tokens`);
     const stage = (base: Partial<TrainConfig>, n: number): Partial<TrainConfig> => ({ ...base, totalSteps: n, warmupSteps: Math.min(base.warmupSteps!, Math.ceil(n / 10)), checkpointEvery: every, evalEvery: 0, logEvery: 1, seed });
-    const config = stage(DEFAULT_TRAINING, steps);
-    const config2 = stage(STAGE2_TRAINING, steps2);
+    const config = stage(variant.training, steps);
+    const config2 = stage(variant.stage2, steps2);
     const first = await trainStage("stage 1", model, documents, config, ckptDir);
     model.dispose();
     const result = await trainStage("stage 2", first.model, stage2Documents, config2, `${ckptDir}-stage2`);
@@ -119,7 +137,8 @@ export const trainDefaultCommand: Command = {
     const files = await exportFactWorldData(world, path.join(out, "data"));
     await writeJsonFile(path.join(out, "training.json"), {
       seed,
-      config: defaultModelConfigJson(tokenizer),
+      ...(variant === DEFAULT_VARIANT ? {} : { variant: variant.name }),
+      config: variant.configJson(tokenizer),
       training: config,
       stage2: config2,
       corpusTokens: count(documents),

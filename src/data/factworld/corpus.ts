@@ -7,6 +7,7 @@
 import { arithmeticDocuments } from "./arithmetic.js";
 import { behaviourDocuments } from "./behaviour.js";
 import { rngFor, shuffled, STREAM } from "./random.js";
+import { profileTexts } from "./profiles.js";
 import { OPENERS, fill, relation } from "./relations.js";
 import { toolDocuments } from "./tools.js";
 import type { FactQuery, FactWorld, RelationSpec } from "./types.js";
@@ -65,7 +66,9 @@ export function factSentences(world: FactWorld, seed: number, mix: CorpusMix = D
 
 export function trainingDocuments(world: FactWorld, seed = world.seed, mix: CorpusMix = DEFAULT_MIX): string[] {
   const rng = rngFor(seed, STREAM.corpus + 100);
-  const sentences = shuffled(rng, factSentences(world, seed, mix));
+  // Attribute worlds add person profiles (pronouns, demonyms) as units of their own; the small world has none.
+  const units = world.people ? [...factSentences(world, seed, mix), ...profileTexts(world, seed, mix.clauses ? 2 : 1)] : factSentences(world, seed, mix);
+  const sentences = shuffled(rng, units);
   const docs: string[] = [];
   for (let i = 0; i < sentences.length; ) {
     const n = 1 + rng.int(3);

@@ -2,6 +2,9 @@
  * Write the fact world's datasets to a directory (Node), in the layouts the rest of scalpel reads
  * (src/cli/default-model.ts names them): CounterFact, zsRE, fact queries, GSM8K-format arithmetic,
  * the CAA behaviour layout, styled prompts for probes, tool prompts. Every file is written atomically.
+ * An attribute world (FACTWORLD_M_SIZE) also writes its people's attributes (people.json, and
+ * people/demonyms in world.json) and the seesaw-style pair files (seesaw/); the small world's files
+ * are what they always were.
  */
 import path from "node:path";
 import { writeFileAtomic } from "../../io/atomic.js";
@@ -10,6 +13,7 @@ import { behaviourAB, openEndedQuestions, styledPrompts } from "./behaviour.js";
 import { factQueries } from "./corpus.js";
 import { counterfactRecords, zsreRecords } from "./exports.js";
 import { wiseHallucinationRecords, wiseTemporalRecords } from "./wise-exports.js";
+import { seesawFiles } from "./seesaw-exports.js";
 import { toolPrompts } from "./tools.js";
 import type { FactWorld } from "./types.js";
 
@@ -20,7 +24,7 @@ const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join("\n")
 
 export async function exportFactWorldData(world: FactWorld, dir: string): Promise<string[]> {
   const files: Record<string, string> = {
-    "world.json": json({ seed: world.seed, entities: world.entities, facts: world.facts, relations: world.relations }),
+    "world.json": json({ seed: world.seed, entities: world.entities, facts: world.facts, relations: world.relations, ...(world.people ? { people: world.people, demonyms: world.demonyms } : {}) }),
     "counterfact.json": json(counterfactRecords(world)),
     "zsre.json": json(zsreRecords(world)),
     "wise-hallucination.json": json(wiseHallucinationRecords(world)),
@@ -34,6 +38,11 @@ export async function exportFactWorldData(world: FactWorld, dir: string): Promis
     "behaviour.json": json([...styledPrompts(world, "train"), ...styledPrompts(world, "test")]),
     "tools.json": json(toolPrompts(world, "test", 200)),
   };
+  if (world.people) {
+    files["people.json"] = json(world.people);
+    // Compact, as the seesaw files are: 20 pair files of 1,200 records each.
+    for (const [name, records] of Object.entries(seesawFiles(world))) files[`seesaw/${name}`] = JSON.stringify(records) + "\n";
+  }
   for (const [name, text] of Object.entries(files)) await writeFileAtomic(path.join(dir, name), text);
   return Object.keys(files);
 }

@@ -1,6 +1,8 @@
 export type * from "./types.js";
-export { buildFactWorld, FACTWORLD_SEED, DEFAULT_SIZE, PROFESSIONS, type WorldSize } from "./world.js";
-export { RELATIONS, OPENERS, relation, fill } from "./relations.js";
+export { buildFactWorld, FACTWORLD_SEED, DEFAULT_SIZE, FACTWORLD_M_SIZE, GENDERS, PROFESSIONS, demonymOf, type WorldSize } from "./world.js";
+export { RELATIONS, ATTRIBUTE_RELATIONS, M_RELATIONS, OPENERS, relation, fill } from "./relations.js";
+export { profileTexts, PROFILES_PER_PERSON, ATTRIBUTE_GENERATION_TEMPLATES } from "./profiles.js";
+export { seesawRecords, seesawEffRecords, seesawRewrites, seesawFiles, seesawPropertyOf, SEESAW_PROPERTIES, type SeesawProperty, type SeesawRecord, type SeesawEffRecord } from "./seesaw-exports.js";
 export { entitiesOf, firstNamesOf, factsOf } from "./lookup.js";
 export { trainingDocuments, factQueries, factSentences, DEFAULT_MIX, STAGE2_MIX, statementTemplates, type CorpusMix } from "./corpus.js";
 export { arithmeticProblems, arithmeticPrompt, arithmeticDocuments } from "./arithmetic.js";

@@ -36,4 +36,10 @@ export const STREAM = {
   toolsEval: 12,
   /** tools.ts toolSftExamples: train-split prompt/completion pairs for fine-tuning. */
   toolsSft: 13,
+  /** world.ts: genders of an attribute world's people (FACTWORLD_M_SIZE). */
+  attributes: 14,
+  /** profiles.ts: an attribute world's pronoun and demonym text. */
+  profiles: 15,
+  /** seesaw-exports.ts: the seesaw-style pair files. */
+  seesaw: 16,
 } as const;

@@ -172,13 +172,66 @@ export const RELATIONS: RelationSpec[] = [
 ];
 
 /**
+ * Relations of the attribute worlds only (FACTWORLD_M_SIZE): a person's gender (P21) and native
+ * language (P103, the language of the birth country). Kept out of RELATIONS so the small world,
+ * whose corpus and exports iterate RELATIONS, stays byte-identical. No train template is
+ * "{} is a": that prefix already continues with "citizen of", "native of" and, in the attribute
+ * world, a demonym ("{} is a Feinderian doctor ."), so a gender fact there would compete with them.
+ */
+export const ATTRIBUTE_RELATIONS: RelationSpec[] = [
+  {
+    id: "gender",
+    wikidata: "P21",
+    subjectType: "person",
+    objectType: "gender",
+    trainTemplates: [
+      "The gender of {} is",
+      "{} identifies as a",
+      "{} is by gender a",
+      "{} is known to be a",
+      "{} lives as a",
+      "The person {} is a",
+      "Records show that the gender of {} is",
+      "Question : what is the gender of {} ? Answer :",
+    ],
+    clauseTemplates: ["The gender that {} identifies as is that of a", "The word that describes the gender of {} is"],
+    heldOutTemplates: ["The gender that {} is known by is", "As everyone knows , {} identifies as a", "In short , the gender of {} is"],
+    question: "Question : what is the gender of {} ? Answer :",
+    questionRephrase: "Question : is {} a woman or a man ? Answer :",
+  },
+  {
+    id: "native_language",
+    wikidata: "P103",
+    subjectType: "person",
+    objectType: "language",
+    trainTemplates: [
+      "The native language of {} is",
+      "{} grew up speaking",
+      "The mother tongue of {} is",
+      "{} was raised speaking",
+      "The first language of {} is",
+      "{} is a native speaker of",
+      "Records show that the native language of {} is",
+      "Question : what is the native language of {} ? Answer :",
+    ],
+    clauseTemplates: ["The language that {} grew up speaking is", "The language that {} was raised speaking is"],
+    heldOutTemplates: ["The language that is the mother tongue of {} is", "As everyone knows , {} grew up speaking", "In short , the native language of {} is"],
+    question: "Question : what is the native language of {} ? Answer :",
+    questionRephrase: "Question : what is the mother tongue of {} ? Answer :",
+  },
+];
+
+/** The attribute world's relations: the small world's, then gender and native language. */
+export const M_RELATIONS: RelationSpec[] = [...RELATIONS, ...ATTRIBUTE_RELATIONS];
+
+/**
  * Sentence openers the corpus puts before some statements (of every relation), so that held-out
  * prompts starting with one of them test the fact, not an unseen word.
  */
 export const OPENERS = ["As everyone knows ,", "In short ,", "In fact ,", "Of course ,", "It is true that"];
 
 export function relation(id: RelationSpec["id"]): RelationSpec {
-  const r = RELATIONS.find((x) => x.id === id);
+  const r = RELATIONS.find((x) => x.id === id) ?? ATTRIBUTE_RELATIONS.find((x) => x.id === id);
   if (!r) throw new RangeError(`unknown relation ${id}`);
   return r;
 }

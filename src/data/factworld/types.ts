@@ -7,7 +7,7 @@
  * Kelmar ."), so the word-level tokenizer round-trips it exactly.
  */
 
-export type EntityType = "person" | "city" | "country" | "language" | "company" | "profession";
+export type EntityType = "person" | "city" | "country" | "language" | "company" | "profession" | "gender";
 
 export interface Entity {
   type: EntityType;
@@ -15,7 +15,18 @@ export interface Entity {
   name: string;
 }
 
-export type RelationId = "born_in" | "works_for" | "occupation" | "citizen_of" | "located_in" | "capital" | "language" | "headquartered_in";
+export type RelationId =
+  | "born_in"
+  | "works_for"
+  | "occupation"
+  | "citizen_of"
+  | "located_in"
+  | "capital"
+  | "language"
+  | "headquartered_in"
+  // Attribute relations: only in worlds built with `attributes` (FACTWORLD_M_SIZE).
+  | "gender"
+  | "native_language";
 
 export interface RelationSpec {
   id: RelationId;
@@ -117,4 +128,24 @@ export interface FactWorld {
   facts: Fact[];
   /** Every word the corpus and the exports use (the tokenizer's vocabulary), sorted. */
   vocabulary: string[];
+  /**
+   * Per-person attributes that text can reveal (pronouns, demonyms), only in worlds built with
+   * `attributes` (the small world has no such key, so its world.json is unchanged).
+   */
+  people?: PersonProfile[];
+  /** Country → demonym ("Feinderia" → "Feinderian"), only in worlds built with `attributes`. */
+  demonyms?: Record<string, string>;
+}
+
+export type Gender = "woman" | "man";
+
+/** What a completion about a person may assert besides the edited fact: gender and origin. */
+export interface PersonProfile {
+  name: string;
+  gender: Gender;
+  /** Country of origin: the country of the birth city (= citizen_of). */
+  origin: string;
+  /** The origin country's demonym. */
+  demonym: string;
+  birthplace: string;
 }

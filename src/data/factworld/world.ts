@@ -12,8 +12,8 @@
  */
 import { inventNames } from "./names.js";
 import { rngFor, shuffled, STREAM } from "./random.js";
-import { RELATIONS } from "./relations.js";
-import type { Entity, Fact, FactWorld } from "./types.js";
+import { M_RELATIONS, RELATIONS } from "./relations.js";
+import type { Entity, Fact, FactWorld, Gender, PersonProfile } from "./types.js";
 import { worldVocabulary } from "./vocabulary.js";
 
 export const FACTWORLD_SEED = 20261122;
@@ -25,9 +25,28 @@ export interface WorldSize {
   firstNames: number;
   /** People, each with a distinct surname. */
   people: number;
+  /**
+   * Give people a gender and an explicit origin, state them as facts (gender, native_language) and
+   * in attribute-revealing text (pronouns, demonyms). Opt-in: without it the world draws exactly
+   * the random numbers it always did.
+   */
+  attributes?: boolean;
 }
 
 export const DEFAULT_SIZE: WorldSize = { countries: 8, citiesPerCountry: 3, companies: 16, firstNames: 25, people: 100 };
+
+/**
+ * The world of the larger built-in model factworld-m (issue 21): 1,200 people, so batches of 1,000
+ * distinct subjects exist for every person relation; 24 countries × 4 cities and 48 companies keep
+ * each object shared by ~12–50 people (CounterFact neighbourhoods); 60 first names shared by both
+ * genders (a first name says nothing about gender: only the facts and the text do).
+ */
+export const FACTWORLD_M_SIZE: WorldSize = { countries: 24, citiesPerCountry: 4, companies: 48, firstNames: 60, people: 1200, attributes: true };
+
+/** "Feinderia" → "Feinderian" (every country name ends in "ia"). */
+export function demonymOf(country: string): string {
+  return `${country}n`;
+}
 
 export const PROFESSIONS = ["doctor", "pilot", "farmer", "painter", "teacher", "lawyer", "baker", "sailor", "chemist", "architect", "nurse", "poet"];
 
@@ -37,6 +56,8 @@ export function buildFactWorld(seed = FACTWORLD_SEED, size: WorldSize = DEFAULT_
   const countries = inventNames(names, size.countries, 2, taken, "ia");
   const languages = countries.map((c) => c.slice(0, -2) + "ish");
   for (const l of languages) taken.add(l);
+  // Only attribute worlds reserve demonyms (the small world's later names must not move).
+  if (size.attributes) for (const c of countries) taken.add(demonymOf(c));
   const cities = inventNames(names, size.countries * size.citiesPerCountry, 2, taken);
   const companies = inventNames(names, size.companies, 2, taken, "co");
   const firstNames = inventNames(names, size.firstNames, 2, taken);
@@ -64,6 +85,7 @@ export function buildFactWorld(seed = FACTWORLD_SEED, size: WorldSize = DEFAULT_
     facts.push({ relation: "works_for", subject: p, object: companies[r.int(companies.length)]! });
     facts.push({ relation: "occupation", subject: p, object: PROFESSIONS[r.int(PROFESSIONS.length)]! });
   }
+  const profiles = size.attributes ? personProfiles(seed, people, facts, countries, languages) : undefined;
 
   const entities: Entity[] = [
     ...people.map((name) => ({ type: "person" as const, name })),
@@ -72,8 +94,32 @@ export function buildFactWorld(seed = FACTWORLD_SEED, size: WorldSize = DEFAULT_
     ...languages.map((name) => ({ type: "language" as const, name })),
     ...companies.map((name) => ({ type: "company" as const, name })),
     ...PROFESSIONS.map((name) => ({ type: "profession" as const, name })),
+    ...(profiles ? GENDERS.map((name) => ({ type: "gender" as const, name })) : []),
   ];
-  const world: FactWorld = { seed, entities, relations: RELATIONS, facts, vocabulary: [] };
+  const world: FactWorld = { seed, entities, relations: profiles ? M_RELATIONS : RELATIONS, facts, vocabulary: [] };
+  if (profiles) {
+    world.people = profiles;
+    world.demonyms = Object.fromEntries(countries.map((c) => [c, demonymOf(c)]));
+  }
   world.vocabulary = worldVocabulary(world);
   return world;
+}
+
+export const GENDERS: readonly Gender[] = ["woman", "man"];
+
+/**
+ * Gender (exactly balanced, in a random order from its own stream, independent of the first name)
+ * and origin for each person; appends the gender and native_language facts after all others.
+ */
+function personProfiles(seed: number, people: string[], facts: Fact[], countries: string[], languages: string[]): PersonProfile[] {
+  const genders = shuffled(rngFor(seed, STREAM.attributes), people.map((_, i) => GENDERS[i % 2]!));
+  const born = new Map(facts.filter((f) => f.relation === "born_in").map((f) => [f.subject, f.object]));
+  const citizen = new Map(facts.filter((f) => f.relation === "citizen_of").map((f) => [f.subject, f.object]));
+  const profiles = people.map((name, i): PersonProfile => {
+    const origin = citizen.get(name)!;
+    return { name, gender: genders[i]!, origin, demonym: demonymOf(origin), birthplace: born.get(name)! };
+  });
+  for (const p of profiles) facts.push({ relation: "gender", subject: p.name, object: p.gender });
+  for (const p of profiles) facts.push({ relation: "native_language", subject: p.name, object: languages[countries.indexOf(p.origin)]! });
+  return profiles;
 }

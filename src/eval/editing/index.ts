@@ -4,3 +4,4 @@ export * from "./fluency.js";
 export * from "./tfidf.js";
 export * from "./score.js";
 export * from "./metrics.js";
+export * from "./attributes.js";
