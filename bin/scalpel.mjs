@@ -7,7 +7,11 @@ enableNodeThreads();
 // Forward-only work (scoring, covariance statistics, generation) on onnxruntime's native kernels.
 const { enableNativeExecutor } = await import("../src/model/native/enable-node.ts");
 enableNativeExecutor();
-const { main } = await import("../src/cli/main.ts");
-const code = await main(process.argv.slice(2));
+// --device webgpu|wasm (anywhere on the line): the compute device for everything that runs on jax-js.
+const argv = process.argv.slice(2);
+const at = argv.indexOf("--device");
+const device = at >= 0 ? argv.splice(at, 2)[1] : undefined;
+const { main, startDevice } = await import("../src/cli/main.ts");
+const code = (await startDevice(device)) ?? (await main(argv));
 await stopNodeThreads();
 process.exitCode = code;

@@ -35,3 +35,5 @@ export class TokenizerError extends ScalpelError {}
 export class UnsupportedArchitectureError extends ScalpelError {}
 /** Bad command-line usage. */
 export class UsageError extends ScalpelError {}
+/** The compute device asked for cannot be used here (no WebGPU adapter, …). */
+export class EngineError extends ScalpelError {}

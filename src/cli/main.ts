@@ -1,5 +1,6 @@
 /** `scalpel` entry point: dispatch to a command; user mistakes print one line, not a stack trace. */
-import { ScalpelError } from "../errors.js";
+import { EngineError, ScalpelError, UsageError } from "../errors.js";
+import { initEngine } from "../tensor/engine.js";
 import { didYouMean } from "../util/closest.js";
 import type { Command } from "./command.js";
 import { commands } from "./commands/index.js";
@@ -43,5 +44,24 @@ export async function main(argv: string[]): Promise<number> {
       return e.name === "UsageError" ? 2 : 1;
     }
     throw e;
+  }
+}
+
+/**
+ * The global `--device` flag (bin/scalpel.mjs takes it off the command line): start the engine on
+ * it before any command runs. Returns an exit code when it cannot be used, else undefined.
+ */
+export async function startDevice(device: string | undefined): Promise<number | undefined> {
+  if (device === undefined) return undefined;
+  try {
+    if (device !== "wasm" && device !== "webgpu") throw new UsageError("BAD_DEVICE", `--device must be wasm or webgpu, got '${device}'`);
+    if (device === "webgpu") await (await import("../tensor/node-webgpu.js")).enableNodeWebGPU();
+    const got = await initEngine(device);
+    if (got !== device) throw new EngineError("DEVICE_UNAVAILABLE", `the engine started on ${got}, not ${device}`, { fix: "run without --device" });
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof ScalpelError)) throw e;
+    console.error(`scalpel: ${e.message}`);
+    return e instanceof UsageError ? 2 : 1;
   }
 }

@@ -16,10 +16,12 @@ function webgpuPresent(): boolean {
 }
 
 /**
- * Start the engine. `prefer: "auto"` takes WebGPU when an implementation is present, else Wasm.
- * Idempotent: later calls return the device chosen by the first.
+ * Start the engine. `prefer: "auto"` takes WebGPU when an implementation is present, else Wasm;
+ * `{ device }` is the same as passing the name. Idempotent: later calls return the device chosen
+ * by the first. In Node, WebGPU needs node-webgpu.ts's `enableNodeWebGPU()` first.
  */
-export function initEngine(prefer: DeviceName | "auto" = "auto"): Promise<DeviceName> {
+export function initEngine(options: DeviceName | "auto" | { device: DeviceName | "auto" } = "auto"): Promise<DeviceName> {
+  const prefer = typeof options === "string" ? options : options.device;
   started ??= (async () => {
     // Only probe WebGPU where it can exist: jax-js's probe reads `navigator`, which Node 20 lacks.
     const wanted: DeviceName[] = webgpuPresent() && (prefer === "auto" || prefer === "webgpu") ? ["webgpu", "wasm"] : ["wasm"];
