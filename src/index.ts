@@ -104,3 +104,7 @@ export { elderKind, type ElderModule } from "./model/modules/elder.js";
 export type { AttachedModule, ModuleKind, EncodedModule } from "./model/attached.js";
 export { deltaTranscoderKind, deltaTranscoderSchema, type DeltaTranscoderConfig } from "./lab/kinds/delta-transcoder.js";
 export { writeReportSection, readReportSections, type ReportSection, type SectionTable } from "./lab/report/section.js";
+export { enableNativeExecutor } from "./model/native/enable-node.js";
+export { setNativeExecutor, nativeFor, type NativeExecutor, type NativeForwardOptions, type NativeForwardResult } from "./model/native/executor.js";
+export { exportForward, type ExportSpec } from "./model/native/export-forward.js";
+export { enableNodeWebGPU } from "./tensor/node-webgpu.js";
