@@ -21,6 +21,8 @@ import { saveModel } from "../../src/model/load.js";
 import { initEngine } from "../../src/tensor/engine.js";
 import { tinyWordModel } from "../edit/edit-fixtures.js";
 import { runScalpel } from "../cli/run-cli.js";
+import { enableNativeExecutor } from "../../src/model/native/enable-node.js";
+import { setNativeExecutor } from "../../src/model/native/executor.js";
 
 const BIN = join(import.meta.dirname, "../../bin/scalpel.mjs");
 let dir = "";
@@ -141,7 +143,14 @@ test("a sequential stream killed with SIGKILL resumes after its last finished ed
     const editsOutput = JSON.parse(readFileSync(join(storeDir, (reopened.db.prepare("SELECT a.path FROM stages s JOIN artifacts a ON a.hash = s.artifact WHERE s.name = 'edits'").get() as { path: string }).path, "output.json"), "utf8"));
     assert.ok(editsOutput.output.resumed_edits >= killedAt, `resumed after ${editsOutput.output.resumed_edits} edits (killed after ${killedAt})`);
     assert.ok(!existsSync(partial) || readdirSync(partial).length === 0, "the checkpoint is removed once the stage is sealed");
-    await startRun(uninterrupted, parseExperiment({ kind: "edit", name: "seq", config }));
+    // The same executors as the `scalpel` command that ran the killed run (bin/scalpel.mjs routes
+    // forward-only work to onnxruntime), so the two runs compute the same numbers.
+    enableNativeExecutor();
+    try {
+      await startRun(uninterrupted, parseExperiment({ kind: "edit", name: "seq", config }));
+    } finally {
+      setNativeExecutor(undefined);
+    }
     // Every metric but the wall-clock times.
     const rows = (s: typeof reopened) =>
       (s.db.prepare("SELECT case_id, metrics FROM case_results ORDER BY case_id").all() as { case_id: string; metrics: string }[]).map((r) => ({
