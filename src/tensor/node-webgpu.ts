@@ -18,8 +18,9 @@ export function enableNodeWebGPU(): Promise<string> {
     Object.assign(globalThis, globals); // GPUBufferUsage, GPUMapMode, … which the backend reads
     const gpu = create([]);
     // Node 20 has no navigator; newer Nodes have one without gpu.
+    // The backend also reads navigator.userAgent (browser checks).
     const g = globalThis as unknown as { navigator?: object };
-    g.navigator ??= {};
+    g.navigator ??= { userAgent: `Node.js/${process.versions.node}` };
     Object.defineProperty(g.navigator, "gpu", { value: gpu, configurable: true });
     const adapter = await gpu.requestAdapter();
     if (!adapter) {
