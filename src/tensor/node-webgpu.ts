@@ -19,8 +19,9 @@ export function enableNodeWebGPU(): Promise<string> {
     const gpu = create([]);
     // Node 20 has no navigator; newer Nodes have one without gpu.
     // The backend also reads navigator.userAgent (browser checks).
-    const g = globalThis as unknown as { navigator?: object };
-    g.navigator ??= { userAgent: `Node.js/${process.versions.node}` };
+    const g = globalThis as unknown as { navigator?: { userAgent?: string } };
+    g.navigator ??= {};
+    if (typeof g.navigator.userAgent !== "string") Object.defineProperty(g.navigator, "userAgent", { value: `Node.js/${process.versions.node}`, configurable: true });
     Object.defineProperty(g.navigator, "gpu", { value: gpu, configurable: true });
     const adapter = await gpu.requestAdapter();
     if (!adapter) {
