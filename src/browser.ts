@@ -27,7 +27,7 @@ export { patchToBytes, patchFromBytes } from "./model/patch-bytes.js";
 export { patchHash } from "./model/patch-hash.js";
 export { modelHash } from "./model/hash.js";
 export { generate, type GenerateOptions, type GenerateResult } from "./model/generate.js";
-export { topNextTokens, logitLens, attentionPatterns, softmax64, topK, type TokenProb, type LogitLens, type AttentionPatterns } from "./model/lens.js";
+export { topNextTokens, logitLens, attentionPatterns, topK, type TokenProb, type LogitLens, type AttentionPatterns } from "./model/lens.js";
 export { Rng, deriveSeed, makeRng, gaussian } from "./util/rng.js";
 export { canonicalJson, sha256Hex, sha256HexSync } from "./util/hash.js";
 export * as stats from "./analysis/index.js";

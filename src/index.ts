@@ -29,7 +29,7 @@ export { SlurmExecutor, SlurmError, type SlurmExecutorOptions } from "./lab/exec
 export { renderReport, writeReport, varianceImportance, summarizeMetric, type RenderedReport } from "./lab/report/index.js";
 export type { ReportData, ReportManifest, MetricSummary, SeriesPoint, ReportTrial, ParamImportance } from "./lab/report/types.js";
 export { generate, firstStop, type GenerateOptions, type GenerateResult, type FinishReason } from "./model/generate.js";
-export { topNextTokens, logitLens, attentionPatterns, softmax64, topK, type TokenProb, type LogitLens, type AttentionPatterns } from "./model/lens.js";
+export { topNextTokens, logitLens, attentionPatterns, topK, type TokenProb, type LogitLens, type AttentionPatterns } from "./model/lens.js";
 export { argmax, applyTemperature, topKFilter, topPFilter, softmax as softmaxRow, warpLogits, sampleIndex, chooseToken, isSampling, checkSamplingOptions, type SamplingOptions } from "./model/sampling.js";
 export { loglikelihood, loglikelihoodTokens, encodePair, tokenLogprobs, type ScoreRequest, type TokenRequest, type ScoreResult, type ScoreOptions } from "./eval/logprobs.js";
 export { loadExperiment, parseExperiment, parseConfigText, type Experiment } from "./lab/config.js";

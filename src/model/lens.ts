@@ -10,6 +10,7 @@
  */
 import { readF32 } from "../tensor/own.js";
 import { applyNorm } from "./norms.js";
+import { softmax } from "./sampling.js";
 import type { Arr, Model } from "./types.js";
 import { prepareUnembed, unembed } from "./unembed.js";
 
@@ -18,17 +19,6 @@ export interface TokenProb {
   /** The token decoded on its own (GPT-2's "Ġthe" shows as " the"). */
   token: string;
   prob: number;
-}
-
-/** softmax in float64 of one row of logits. */
-export function softmax64(logits: ArrayLike<number>): Float64Array {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
-  const out = new Float64Array(logits.length);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp(logits[i]! - max);
-  for (let i = 0; i < out.length; i++) out[i]! /= sum;
-  return out;
 }
 
 /** The k most probable entries of a probability row, most probable first (ties: lower id first). */
@@ -47,7 +37,7 @@ export function topK(model: Model, probs: ArrayLike<number>, k: number): TokenPr
 /** The k most probable next tokens after `ids`, with their probabilities. */
 export async function topNextTokens(model: Model, ids: number[], k = 10): Promise<TokenProb[]> {
   const { logits } = model.forward([ids], { logitsPositions: "last" });
-  return topK(model, softmax64(await readF32(logits!)), k);
+  return topK(model, softmax(await readF32(logits!)), k);
 }
 
 export interface LogitLens {
@@ -68,7 +58,7 @@ export async function logitLens(model: Model, ids: number[], k = 1): Promise<Log
   const top: TokenProb[][][] = [];
   for (const point of points) {
     const logits = await readF32(readout(model, cache[point]!));
-    top.push(ids.map((_, t) => topK(model, softmax64(logits.subarray(t * V, (t + 1) * V)), k)));
+    top.push(ids.map((_, t) => topK(model, softmax(logits.subarray(t * V, (t + 1) * V)), k)));
   }
   return { points, tokens: ids.map((id) => model.tokenizer.decode([id])), top };
 }

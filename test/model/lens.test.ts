@@ -1,7 +1,8 @@
 /** model/lens.ts: next-token top-k, the logit lens and attention patterns against the forward pass. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { attentionPatterns, logitLens, softmax64, topK, topNextTokens } from "../../src/model/lens.js";
+import { attentionPatterns, logitLens, topK, topNextTokens } from "../../src/model/lens.js";
+import { softmax } from "../../src/model/sampling.js";
 import { readF32 } from "../../src/tensor/own.js";
 import { maxAbsDiff, tinyModel, type Variant } from "./helpers.js";
 
@@ -26,7 +27,7 @@ for (const variant of ["llama", "gpt2", "gemma2"] as Variant[]) {
     const flat = await readF32(logits!);
     const V = model.config.vocabSize;
     for (let t = 0; t < IDS.length; t++) {
-      const probs = softmax64(flat.subarray(t * V, (t + 1) * V));
+      const probs = softmax(flat.subarray(t * V, (t + 1) * V));
       const row = lens.top.at(-1)![t]!;
       assert.deepEqual(row.map((x) => x.id), topK(model, probs, 3).map((x) => x.id));
       assert.ok(maxAbsDiff(row.map((x) => x.prob), row.map((x) => probs[x.id]!)) < 1e-6);

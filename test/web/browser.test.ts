@@ -17,7 +17,7 @@ import { openSafetensorsFile } from "../../src/io/safetensors-file.js";
 import { loadExperiment } from "../../src/lab/config.js";
 import { openStore } from "../../src/lab/store/store.js";
 import { runStudy } from "../../src/lab/study/driver.js";
-import { softmax64 } from "../../src/model/lens.js";
+import { softmax } from "../../src/model/sampling.js";
 import { loadPatch } from "../../src/model/patch-file.js";
 import { saveSaeLens } from "../../src/sae/formats-node.js";
 import { initEngine } from "../../src/tensor/engine.js";
@@ -132,7 +132,7 @@ test("the page's next-token probabilities equal `scalpel forward`'s to 1e-5", as
   const logits = await reader.readF32("logits");
   await reader.close();
   const [T, V] = logits.shape as [number, number];
-  const probs = softmax64(logits.data.subarray((T - 1) * V, T * V));
+  const probs = softmax(logits.data.subarray((T - 1) * V, T * V));
   const order = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!).slice(0, inPage.length);
   assert.deepEqual(inPage.map(([id]) => id).slice(0, 1), order.slice(0, 1), "the same top token");
   for (const [id, p] of inPage) assert.ok(Math.abs(p - probs[id]!) <= 1e-5, `token ${id}: page ${p}, CLI ${probs[id]}`);
