@@ -20,6 +20,7 @@ export { parseShardIndex, SHARD_INDEX_NAME, type ShardIndex } from "./io/shard-i
 export * from "./model/index.js";
 export * from "./io/tokenizer/index.js";
 export * as stats from "./analysis/index.js";
+export { annotationAgreement, readAnnotationFile, type AnnotationFile, type AnnotationOptions, type ColumnAgreement } from "./analysis/annotations.js";
 export { Rng, deriveSeed, makeRng, gaussian } from "./util/rng.js";
 export { TPESampler, defaultGamma, hyperoptDefaultGamma, type TPESamplerOptions } from "./analysis/search/tpe.js";
 export { RandomSampler, type RandomSamplerOptions } from "./analysis/search/random.js";

@@ -9,7 +9,7 @@ import { modelHash } from "../model/hash.js";
 import type { Model } from "../model/types.js";
 import { disjointLocality, distinctSubjects, sharedSubjects } from "../data/editing/select.js";
 import { METRICS } from "../eval/editing/metrics.js";
-import { ROME_GENERATION_LENGTH, type GenerationOptions } from "../eval/editing/score.js";
+import { ROME_GENERATION_LENGTH, type GenerationOptions, type ScoreCasesOptions } from "../eval/editing/score.js";
 import { EditCaches, type CovarianceSample } from "./caches.js";
 import { covarianceSamplesOf } from "./mom2.js";
 import { readHparams, type EditorName } from "./hparams-yaml.js";
@@ -34,6 +34,8 @@ export interface EditExperimentOptions {
    * (100 tokens with the prompt, top-k 5), or the settings themselves.
    */
   generation?: boolean | Omit<GenerationOptions, "seed">;
+  /** Extra scores on both models: attribute-prompt pairs and closed-answer probes (the seesaw study). */
+  scoring?: Pick<ScoreCasesOptions, "attributePrompts" | "choices">;
   seed?: number;
   context?: EditContext;
   checkpoint?: StreamCheckpoint;
@@ -115,7 +117,7 @@ export async function runEditExperiment(model: Model, cases: readonly EditCase[]
     evaluate: options.evaluate,
     hparams,
     context: { seed, ...options.context, caches },
-    scoring: generation ? { generation } : undefined,
+    scoring: { ...options.scoring, ...(generation ? { generation } : {}) },
     checkpoint: options.checkpoint,
     streamAt: options.streamAt,
     onResult: options.onResult,

@@ -187,13 +187,19 @@ test("seesaw export: the seesaw files' fields and order, edits that contradict t
     assert.equal(r.generation_prompts.length, 10);
     assert.deepEqual(new Set(r.generation_prompts), new Set([`The gender of ${p.name} is`, `${p.name} is`]));
     assert.equal(r.attribute_prompts.length, r.attribute_aux_ent.length);
+    // Holders of the new birthplace, women first then men, at most 5 of each (the seesaw files' 100 + 100).
+    const genders = r.attribute_aux_ent.map((o) => profile.get(o)!.gender);
+    assert.deepEqual(genders, [...genders].sort((a, b) => (a === b ? 0 : a === "woman" ? -1 : 1)));
+    assert.ok(genders.filter((g) => g === "woman").length <= 5 && genders.filter((g) => g === "man").length <= 5);
     for (const [j, other] of r.attribute_aux_ent.entries()) {
       assert.equal(born.get(other), r.requested_rewrite.target_new.str);
-      assert.notEqual(profile.get(other)!.gender, p.gender);
+      assert.notEqual(other, p.name);
       assert.equal(r.attribute_prompts[j], `${other} was born in`);
       assert.equal(world.entities[Number(r.attribute_aux_info[j]!.slice(1))]!.name, other);
     }
   }
+  const mixed = recs.filter((r) => new Set(r.attribute_aux_ent.map((o) => profile.get(o)!.gender)).size === 2).length;
+  assert.ok(mixed > recs.length / 2, `${mixed} of ${recs.length} records have holders of both genders`);
   const eff = seesawEffRecords(world, "P19");
   assert.deepEqual(Object.keys(eff[0]!), ["case_id", "requested_rewrite", "attribute_prompts"]);
   assert.deepEqual(eff[0]!.requested_rewrite, recs[0]!.requested_rewrite);

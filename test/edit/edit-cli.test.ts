@@ -76,6 +76,10 @@ test("scalpel edit-eval and edit run an editor end to end", async () => {
   const cases = JSON.parse(await readFile(join(out, "cases.json"), "utf8"));
   assert.equal(cases.length, 2);
   assert.equal(cases[0].editsApplied, 2);
+  // One record per case in MEMIT's layout; a sequential stream of batch 1 makes one edit per call.
+  const record = JSON.parse(await readFile(join(out, "cases", "1_edits-case_1.json"), "utf8"));
+  assert.deepEqual([record.case_id, record.grouped_case_ids, record.edits_applied], [1, [1], 2]);
+  assert.equal(record.post.rewrite_prompts_probs.length, 1);
   assert.ok(existsSync(join(out, "patch.safetensors")));
   const e = await scalpel("edit", "--model", join(dir, "ckpt"), "--method", "ft", "--prompt", "{} was born in", "--subject", "Aldo Venn", "--target", "Tovia", "--save-patch", join(dir, "p.safetensors"));
   assert.equal(e.code, 0, e.stderr);

@@ -22,7 +22,7 @@ after(async () => {
 });
 
 test("examples/ holds one config per research pipeline", () => {
-  for (const name of ["branin-tpe.yaml", "edit-counterfact.yaml", "eval-before-after.yaml", "monotone-robustness.yaml", "monotone-robustness-slurm.yaml", "sequential-zsre.yaml", "steer-gsm8k.yaml", "lifelong-act-ratio.yaml", "lifelong-reasoning.yaml", "lifelong-similarity.yaml", "lifelong-baselines.yaml", "delta-transcoder.yaml"]) {
+  for (const name of ["branin-tpe.yaml", "edit-counterfact.yaml", "eval-before-after.yaml", "monotone-robustness.yaml", "monotone-robustness-slurm.yaml", "sequential-zsre.yaml", "steer-gsm8k.yaml", "lifelong-act-ratio.yaml", "lifelong-reasoning.yaml", "lifelong-similarity.yaml", "lifelong-baselines.yaml", "delta-transcoder.yaml", "editing-pitfalls.yaml"]) {
     assert.ok(files.includes(name), `examples/${name} exists`);
   }
 });

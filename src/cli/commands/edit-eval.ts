@@ -12,6 +12,7 @@ import { summaryTable } from "../../edit/protocol-table.js";
 import { METRICS } from "../../eval/editing/metrics.js";
 import { ROME_GENERATION_LENGTH } from "../../eval/editing/score.js";
 import { writeFileAtomic } from "../../io/atomic.js";
+import { writeCaseRecords } from "../../edit/case-records.js";
 import { savePatch } from "../../model/patch-file.js";
 import { didYouMean } from "../../util/closest.js";
 import { parseFlags, type Command } from "../command.js";
@@ -45,7 +46,8 @@ usage: scalpel edit-eval --method M [--data FILE] [--n N] [--mode single|batch|s
   --generation-length N  tokens per generated text, prompt included (ROME's max_out_len, default 100)
   --seed S             seed of the generation sampler (default 0)
   --out DIR            write DIR/cases.json, DIR/summary.json, DIR/summary.md (and DIR/patch.safetensors
-                       for sequential runs); default: print the table only
+                       for sequential runs), and one record per case in DIR/cases/ in MEMIT's layout
+                       ({num_edits}_edits-case_{id}.json); default: print the table only
   --json               print the summary as JSON
 
 Metrics (per case, then mean ± population std over cases): ${Object.keys(METRICS).join(", ")},
@@ -136,6 +138,7 @@ export const editEvalCommand: Command = {
         await writeFileAtomic(path.join(values.out, "cases.json"), JSON.stringify(result.cases, null, 1));
         await writeFileAtomic(path.join(values.out, "summary.json"), JSON.stringify({ ...meta, summary: result.summary, seconds: result.seconds }, null, 2));
         await writeFileAtomic(path.join(values.out, "summary.md"), table + "\n");
+        await writeCaseRecords(path.join(values.out, "cases"), result, cases);
         if (result.patch) await savePatch(path.join(values.out, "patch.safetensors"), result.patch);
       }
       if (values.json) console.log(JSON.stringify({ ...meta, summary: result.summary, seconds: result.seconds }, null, 2));

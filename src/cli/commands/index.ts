@@ -30,4 +30,5 @@ export const commands: Record<string, () => Promise<Command>> = {
   "mend": async () => (await import("./mend.js")).mendCommand,
   "sae": async () => (await import("./sae.js")).saeCommand,
   "lab": async () => (await import("./lab.js")).labCommand,
+  "agreement": async () => (await import("./agreement.js")).agreementCommand,
 };

@@ -11,9 +11,11 @@
  * Differences, by necessity: ids are the fact world's ("E<index into world.entities>", there are no
  * Wikidata Q-ids); P101 "field of work" is the world's occupation (the closest property); gender
  * objects are "woman"/"man" (the words the model is trained to predict), not "female"/"male".
- * attribute_prompts ask the edited property of other people who truly hold target_new and whose
- * probed property differs from the subject's (the seesaw files' men/women born in the new city …);
- * attribute_aux_ent names them and attribute_aux_info gives their ids.
+ * attribute_prompts ask the edited property of other people who truly hold target_new: up to half
+ * of them women, then up to half men, as the seesaw files list up to 100 women then 100 men
+ * (flextape dsets/create_dataset.py), so the study's single-token bias can be split by the
+ * holders' gender (eval/editing/seesaw.ts); attribute_aux_ent names them and attribute_aux_info
+ * gives their ids.
  */
 import { deriveSeed, Rng } from "../../util/rng.js";
 import { entitiesOf } from "./lookup.js";
@@ -105,6 +107,7 @@ export function seesawRewrites(world: FactWorld, edited: SeesawProperty): { case
 /** The records of `seesaw_cf_<edited>_<probed>.json`. */
 export function seesawRecords(world: FactWorld, edited: SeesawProperty, probed: SeesawProperty, maxAttributePrompts = 10): SeesawRecord[] {
   if (edited === probed) throw new RangeError(`seesaw pair needs two properties, got ${edited} twice`);
+  attributeWorld(world);
   const rel = relation(SEESAW_PROPERTIES[edited]);
   const probe = relation(SEESAW_PROPERTIES[probed]);
   const facts = personFacts(world);
@@ -116,9 +119,11 @@ export function seesawRecords(world: FactWorld, edited: SeesawProperty, probed: 
     holders.get(f.object)!.push(f.subject);
   }
   const rng = new Rng(deriveSeed(world.seed, STREAM.seesaw, edited, probed));
+  const gender = new Map(world.people.map((p) => [p.name, p.gender]));
+  const half = Math.ceil(maxAttributePrompts / 2);
   return seesawRewrites(world, edited).map(({ case_id, rewrite }) => {
-    const own = facts.get(rewrite.subject)!.get(probe.id);
-    const aux = shuffled(rng, (holders.get(rewrite.target_new.str) ?? []).filter((p) => p !== rewrite.subject && facts.get(p)!.get(probe.id) !== own)).slice(0, maxAttributePrompts);
+    const others = shuffled(rng, (holders.get(rewrite.target_new.str) ?? []).filter((p) => p !== rewrite.subject));
+    const aux = [...others.filter((p) => gender.get(p) === "woman").slice(0, half), ...others.filter((p) => gender.get(p) === "man").slice(0, half)].slice(0, maxAttributePrompts);
     return {
       case_id,
       requested_rewrite: rewrite,

@@ -28,6 +28,19 @@ export const METRICS = {
   attribute_similarity: { version: 1, def: "tf-idf cosine of the generations vs the case's attribute prompts completed with target_new, idf fitted on those texts over the dataset. Not ROME's RS (reference_score), which compares with Wikipedia snippets about other subjects having target_new, under a Wikipedia-fitted idf: that data is not available here" },
 } as const;
 
+/** The editing-pitfalls study's headline measures (eval/editing/seesaw.ts computes them), per case and as run means. */
+export const SEESAW_METRICS = {
+  "p_diff.woman.diff": { version: 1, def: "flextape single-token bias: change (post − pre) of the mean P(target_new) − P(target_true) over attribute prompts about women who hold target_new" },
+  "p_diff.man.diff": { version: 1, def: "the same over attribute prompts about men" },
+  "completion.gender_other.diff": { version: 1, def: "change in the fraction of sampled completions asserting a gender other than the subject's (pronouns, gendered words)" },
+  "completion.gender_unasked.post": { version: 1, def: "fraction of completions after the edit asserting a gender the subject does not have and the edit did not ask for" },
+  "completion.origin_other.diff": { version: 1, def: "change in the fraction of completions naming a country other than the subject's origin (country, demonym, city)" },
+  "completion.origin_unasked.post": { version: 1, def: "fraction of completions after the edit naming a country that is neither the subject's origin nor the one the edit asked for" },
+  "completion.mentions_new.post": { version: 1, def: "fraction of completions after the edit naming target_new" },
+  "probe.correct.post": { version: 1, def: "cross-property probe after the edit: the probed property's argmax candidate (summed log-probability) is the subject's true one (flextape pair_single.py)" },
+  "probe.p_true.diff": { version: 1, def: "change in P(true answer of the probed property), normalised over its candidates" },
+} as const;
+
 export type MetricName = keyof typeof METRICS;
 export type MetricSet = Partial<Record<MetricName, number>>;
 

@@ -35,6 +35,24 @@ export interface CaseScores {
   portability: number[];
   /** Sampled generations (prompt + continuation) from the generation prompts, when asked for. */
   generations?: string[];
+  /**
+   * Both targets after each attribute prompt (other people who truly hold target_new), when asked
+   * for: the seesaw study's attribute_prompts_probs (eval/editing/seesaw.ts).
+   */
+  attribute?: PairScore[];
+  /** Summed log-probability of each candidate answer after each choice probe, when asked for. */
+  choices?: ChoiceScore[];
+}
+
+/** A question about the case's subject with a closed set of answers (the seesaw "pair" probe). */
+export interface ChoiceProbe {
+  prompt: string;
+  candidates: string[];
+}
+
+export interface ChoiceScore extends ChoiceProbe {
+  /** Σ log p(candidate tokens | prompt), one per candidate. */
+  logprobs: number[];
 }
 
 export interface ScoreCasesOptions {
@@ -42,6 +60,10 @@ export interface ScoreCasesOptions {
   batchSize?: number;
   /** Generate from the generation prompts (ROME's fluency / consistency); off by default. */
   generation?: GenerationOptions;
+  /** Score both targets after the attribute prompts too (CaseScores.attribute); off by default. */
+  attributePrompts?: boolean;
+  /** Closed-answer probes per case (CaseScores.choices); none by default. */
+  choices?: (c: EditCase) => ChoiceProbe[];
 }
 
 /**
@@ -86,7 +108,8 @@ export async function scoreCases(model: Model, cases: readonly EditCase[], optio
   const requests: TokenRequest[] = [];
   const add = (context: string, target: string): number => requests.push(targetRequest(model.tokenizer, context, target)) - 1;
   type Plan = {
-    pairs: { kind: "rewrite" | "paraphrase" | "neighborhood"; iNew: number; iTrue: number }[];
+    pairs: { kind: "rewrite" | "paraphrase" | "neighborhood" | "attribute"; iNew: number; iTrue: number }[];
+    choices: { probe: ChoiceProbe; rows: number[] }[];
     rel: number[];
     gen: number[];
     loc: number[];
@@ -94,11 +117,12 @@ export async function scoreCases(model: Model, cases: readonly EditCase[], optio
   };
   const plans: Plan[] = cases.map((c) => {
     const { targetNew, targetTrue } = c.request;
-    const plan: Plan = { pairs: [], rel: [], gen: [], loc: [], port: [] };
+    const plan: Plan = { pairs: [], choices: [], rel: [], gen: [], loc: [], port: [] };
     const prompts: [Plan["pairs"][number]["kind"], string][] = [
       ["rewrite", rewritePrompt(c)],
       ...c.paraphrasePrompts.map((p) => ["paraphrase", p] as [Plan["pairs"][number]["kind"], string]),
       ...(targetTrue !== undefined ? c.neighborhoodPrompts.map((p) => ["neighborhood", p] as [Plan["pairs"][number]["kind"], string]) : []),
+      ...(targetTrue !== undefined && options.attributePrompts ? c.attributePrompts.map((p) => ["attribute", p] as [Plan["pairs"][number]["kind"], string]) : []),
     ];
     for (const [kind, p] of prompts) {
       const iNew = add(p, targetNew);
@@ -108,6 +132,7 @@ export async function scoreCases(model: Model, cases: readonly EditCase[], optio
     }
     plan.loc = c.locality.map((l) => add(l.prompt, l.target));
     plan.port = c.portability.map((l) => add(l.prompt, l.target));
+    plan.choices = (options.choices?.(c) ?? []).map((probe) => ({ probe, rows: probe.candidates.map((a) => add(probe.prompt, a)) }));
     return plan;
   });
   // 64 rows per pass: on the fact-world-sized model, scoring 20 CounterFact cases (760 requests)
@@ -117,15 +142,17 @@ export async function scoreCases(model: Model, cases: readonly EditCase[], optio
   const acc = (r: ScoreResult) => tokenAccuracy(r.argmax, r.continuationTokens);
   const out: CaseScores[] = plans.map((plan) => {
     const s: CaseScores = { rewrite: [], paraphrase: [], neighborhood: [], reliability: [], generalization: [], localityArgmax: [], portability: [] };
+    if (options.attributePrompts && plan.pairs.some((p) => p.kind === "attribute")) s.attribute = [];
     for (const p of plan.pairs) {
       const a = res[p.iNew]!;
       const b = res[p.iTrue]!;
-      s[p.kind].push({ nllNew: -a.sum / a.logprobs.length, nllTrue: -b.sum / b.logprobs.length, newCorrect: a.isGreedy, trueCorrect: b.isGreedy });
+      s[p.kind]!.push({ nllNew: -a.sum / a.logprobs.length, nllTrue: -b.sum / b.logprobs.length, newCorrect: a.isGreedy, trueCorrect: b.isGreedy });
     }
     s.reliability = plan.rel.map((i) => acc(res[i]!));
     s.generalization = plan.gen.map((i) => acc(res[i]!));
     s.localityArgmax = plan.loc.map((i) => res[i]!.argmax);
     s.portability = plan.port.map((i) => acc(res[i]!));
+    if (plan.choices.length) s.choices = plan.choices.map(({ probe, rows }) => ({ ...probe, logprobs: rows.map((i) => res[i]!.sum) }));
     return s;
   });
   if (options.generation) {

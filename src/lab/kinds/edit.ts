@@ -5,8 +5,11 @@
  *   covariance  the method's hyperparameters for the model, and the key covariance C = E[kkᵀ]
  *               of each edited layer (ROME, MEMIT, AlphaEdit), kept in the stats cache
  *   edits       the protocol (single / batch / sequential) with per-case metrics, one
- *               case_results row per case; the sequential stream checkpoints after every
+ *               case_results row per case and one JSON record per case in the stage's cases/
+ *               folder (MEMIT's layout, edit/case-records.ts); the sequential stream checkpoints after every
  *               editor call, so a killed run resumes after its last finished edit
+ *   pitfalls    with `seesaw:` only, the editing-pitfalls measures (edit-seesaw.ts) from the
+ *               per-case records: bias of completions, single-token bias, cross-property probe
  *   summary     mean of every metric over the cases (ROME's S as `score`), and the times
  *
  * The library function is edit/experiment.ts runEditExperiment; `scalpel edit-eval` runs the same.
@@ -17,13 +20,14 @@ import { EDIT_FORMATS, loadEditCases } from "../../data/editing/load.js";
 import { EDITOR_NAMES, hparamKeyKinds, type HparamKind } from "../../edit/hparams-yaml.js";
 import { MEND_SMALL_MODEL, MEND_SPLIT } from "../../edit/mend-train.js";
 import type { StreamPoint } from "../../edit/protocol.js";
-import { METRICS } from "../../eval/editing/metrics.js";
+import { METRICS, SEESAW_METRICS } from "../../eval/editing/metrics.js";
 import type { EditCase, PromptTarget } from "../../edit/types.js";
 import { s, type Infer, type Schema } from "../schema/schema.js";
 import { streamCheckpoint } from "./edit-stream-checkpoint.js";
 import { editDataFile, fingerprint, modelDir, modelField, stageModel } from "./model-input.js";
 import type { ExperimentKind, StageContext } from "./types.js";
 import { DEFAULT_STATS_DIR } from "../../edit/stats-store-node.js";
+import { loadSeesawWorld, readCaseRecords, seesawContext, seesawDataFile, seesawField, seesawScoring, seesawSectionTable, seesawWorldFile } from "./edit-seesaw.js";
 
 const hparamSchemas: Record<HparamKind, () => Schema<unknown>> = {
   number: () => s.number(),
@@ -45,7 +49,7 @@ const hparamsSchema = s.object(Object.fromEntries(Object.entries(hparamKeyKinds(
 
 export const editSchema = s.object({
   model: modelField,
-  data: s.nullable(s.string()).describeAs("edit dataset file: CounterFact (ROME or MEND format), zsRE, known facts, WISE hallucination or temporal; null = the built-in model's export in `format` (counterfact.json when format is null)"),
+  data: s.nullable(s.string()).describeAs("edit dataset file: CounterFact (ROME or MEND format), zsRE, known facts, WISE hallucination or temporal; null = the export in `format` that comes with the model (<model>/data/, else the built-in model's; counterfact.json when format is null), or with `seesaw:` its pair file"),
   format: s.nullable(s.enum(EDIT_FORMATS)).describeAs("dataset format; null = recognised from the records"),
   n: s.nullable(s.int({ min: 1 })).describeAs("first n cases (after distinct_subjects); null = all"),
   distinct_subjects: s.boolean().default(false).describeAs("keep the first case of each subject (batches where one subject is edited twice conflict)"),
@@ -64,6 +68,7 @@ export const editSchema = s.object({
     format: s.nullable(s.enum(EDIT_FORMATS)).describeAs("their format; null = recognised"),
     from: s.int({ min: 0 }).default(MEND_SPLIT.trainFrom).describeAs("first record used (the built-in export's records before 200 are evaluation cases)"),
   })).describeAs("unrelated prompts (a training split's locality probes, minus any the evaluated cases use) for editors that train a router to stay off them: WISE's loc_prompts"),
+  seesaw: seesawField,
   editor_training: s.object({
     data: s.nullable(s.string()).describeAs("zsRE-format training records; null = the built-in model's zsre.json"),
     train_from: s.int({ min: 0 }).default(MEND_SPLIT.trainFrom).describeAs("first training record (the records before it are left for evaluation streams)"),
@@ -74,8 +79,8 @@ export const editSchema = s.object({
 
 export type EditConfig = Infer<typeof editSchema>;
 
-/** The dataset file; with none given, the built-in model's export in the format (CounterFact by default). */
-const dataFile = (c: EditConfig) => editDataFile(c.data, c.format);
+/** The dataset file; with none given, the seesaw pair file of the model's export, or the built-in model's export in the format (CounterFact by default). */
+const dataFile = (c: EditConfig) => c.data ?? (c.seesaw ? seesawDataFile(modelDir(c.model), c.seesaw) : editDataFile(null, c.format, c.model));
 const overrides = (c: EditConfig) => Object.fromEntries(Object.entries(c.hparams).filter(([, v]) => v !== null));
 /** Methods that learn from data before they edit (MEND's editor network), when no trained one is given. */
 const needsTraining = (c: EditConfig) => c.method === "mend" && !c.hparams.archive;
@@ -115,6 +120,7 @@ export const editKind: ExperimentKind<EditConfig> = {
   metrics: {
     ...Object.fromEntries(Object.entries(METRICS).map(([k, m]) => [k, { definition: m.def, version: m.version }])),
     score: { definition: "ROME S: harmonic mean of the efficacy, paraphrase and neighbourhood scores (case means)", version: 1 },
+    ...Object.fromEntries(Object.entries(SEESAW_METRICS).map(([k, m]) => [k, { definition: `with seesaw: ${m.def}`, version: m.version }])),
   },
   stages: [
     {
@@ -122,7 +128,7 @@ export const editKind: ExperimentKind<EditConfig> = {
       after: [],
       uses: (c) => ({
         data: fingerprint(dataFile(c)), format: c.format, n: c.n, distinct_subjects: c.distinct_subjects, disjoint_locality: c.disjoint_locality,
-        unrelated: c.unrelated && { ...c.unrelated, data: fingerprint(editDataFile(c.unrelated.data, "zsre")) },
+        unrelated: c.unrelated && { ...c.unrelated, data: fingerprint(editDataFile(c.unrelated.data, "zsre", c.model)) },
       }),
       run: async ({ config: c }) => {
         const file = dataFile(c);
@@ -131,8 +137,8 @@ export const editKind: ExperimentKind<EditConfig> = {
         const loaded = await loadEditCases(file, { format: c.format ?? undefined, limit: filtered ? undefined : c.n ?? undefined });
         const cases = selectCases(loaded, { n: c.n ?? undefined, distinctSubjects: c.distinct_subjects, disjointLocality: c.disjoint_locality });
         const u = c.unrelated;
-        const unrelated = u ? unrelatedPool((await loadEditCases(editDataFile(u.data, "zsre"), { format: u.format ?? undefined })).slice(u.from), cases) : [];
-        if (u && unrelated.length === 0) throw new ConfigError("EDIT_UNRELATED_EMPTY", `config.unrelated: no locality prompts left in ${editDataFile(u.data, "zsre")} from record ${u.from} (after dropping the evaluated cases' own)`, { field: "config.unrelated", fix: "lower from, or give another data file" });
+        const unrelated = u ? unrelatedPool((await loadEditCases(editDataFile(u.data, "zsre", c.model), { format: u.format ?? undefined })).slice(u.from), cases) : [];
+        if (u && unrelated.length === 0) throw new ConfigError("EDIT_UNRELATED_EMPTY", `config.unrelated: no locality prompts left in ${editDataFile(u.data, "zsre", c.model)} from record ${u.from} (after dropping the evaluated cases' own)`, { field: "config.unrelated", fix: "lower from, or give another data file" });
         return { file, cases, unrelated };
       },
     },
@@ -157,12 +163,12 @@ export const editKind: ExperimentKind<EditConfig> = {
       name: "editor-training",
       after: [],
       seeded: false,
-      uses: (c) => (needsTraining(c) ? { model: fingerprint(modelDir(c.model)), ...c.editor_training, data: fingerprint(editDataFile(c.editor_training.data, "zsre")), hparams: overrides(c) } : null),
+      uses: (c) => (needsTraining(c) ? { model: fingerprint(modelDir(c.model)), ...c.editor_training, data: fingerprint(editDataFile(c.editor_training.data, "zsre", c.model)), hparams: overrides(c) } : null),
       run: async (ctx) => {
         const c = ctx.config;
         if (!needsTraining(c)) return { archive: null };
         const t = c.editor_training;
-        const file = editDataFile(t.data, "zsre");
+        const file = editDataFile(t.data, "zsre", c.model);
         const [{ trainMend }, { mendCheckpointFile, saveMendNetwork }] = await Promise.all([import("../../edit/mend-train.js"), import("../../edit/mend-file-node.js")]);
         const records = await loadEditCases(file);
         const train = records.slice(t.train_from, records.length - t.val_count);
@@ -189,7 +195,10 @@ export const editKind: ExperimentKind<EditConfig> = {
       after: ["cases", "covariance", "editor-training"],
       // Context templates and generation metrics sample with the run seed.
       seeded: true,
-      uses: (c) => ({ mode: c.mode, batch_size: c.batch_size, evaluate: c.evaluate, stream_at: c.stream_at, generation: c.generation, generation_length: c.generation ? c.generation_length : null }),
+      uses: (c) => ({
+        mode: c.mode, batch_size: c.batch_size, evaluate: c.evaluate, stream_at: c.stream_at, generation: c.generation, generation_length: c.generation ? c.generation_length : null,
+        ...(c.seesaw ? { seesaw: { ...c.seesaw, world: fingerprint(seesawWorldFile(modelDir(c.model), c.seesaw)) } } : {}),
+      }),
       run: async (ctx): Promise<EditsOutput> => {
         const c = ctx.config;
         if (c.evaluate !== null && c.mode !== "sequential") {
@@ -203,6 +212,7 @@ export const editKind: ExperimentKind<EditConfig> = {
         const { runEditExperiment, caseRow } = await experiment();
         let resumed = 0;
         const trained = (ctx.inputs["editor-training"] as { archive: string | null }).archive;
+        const sw = c.seesaw && (await seesawContext(await loadSeesawWorld(seesawWorldFile(modelDir(c.model), c.seesaw)), c.seesaw));
         const result = await runEditExperiment(model, cases, {
           method: c.method,
           hparams: trained ? { ...overrides(c), archive: path.join(ctx.inputDirs["editor-training"]!, trained) } : overrides(c),
@@ -211,6 +221,7 @@ export const editKind: ExperimentKind<EditConfig> = {
           batchSize: c.batch_size ?? undefined,
           evaluate: c.evaluate ?? undefined,
           generation: c.generation ? { maxOutLen: c.generation_length } : false,
+          ...(c.seesaw && sw ? { scoring: seesawScoring(sw.candidates, c.seesaw.probed !== null) } : {}),
           seed: ctx.seed,
           context: { cacheDir: c.stats_dir, caches: await editCaches(ctx), ...(unrelated?.length ? { unrelated } : {}) },
           checkpoint: c.mode === "sequential" ? streamCheckpoint(ctx, (n) => (resumed = n)) : undefined,
@@ -218,6 +229,8 @@ export const editKind: ExperimentKind<EditConfig> = {
           onResult: (_r, done, total) => ctx.progress(done, total),
         });
         for (const r of result.cases) ctx.caseResult(r.id, caseRow(r));
+        // The reference code's per-case files too (MEMIT's {num_edits}_edits-case_{id}.json), for its analysis scripts.
+        await (await import("../../edit/case-records.js")).writeCaseRecords(path.join(ctx.dir, "cases"), result, cases);
         if (result.patch) await (await patchFiles()).savePatch(path.join(ctx.dir, "patch.safetensors"), result.patch);
         if (result.stream) {
           const [{ writeReportSection }, { streamFigures, streamTable }] = await Promise.all([import("../report/section.js"), import("./edit-stream-report.js")]);
@@ -237,6 +250,30 @@ export const editKind: ExperimentKind<EditConfig> = {
           generation: result.generation ?? null,
           stream: result.stream ?? null,
         };
+      },
+    },
+    {
+      name: "pitfalls",
+      after: ["cases", "edits"],
+      uses: (c) => (c.seesaw ? { seesaw: c.seesaw } : null),
+      run: async (ctx) => {
+        const c = ctx.config;
+        if (!c.seesaw) return { measures: null };
+        const { seesawCaseMetrics, seesawTable } = await import("../../eval/editing/seesaw.js");
+        const sw = await seesawContext(await loadSeesawWorld(seesawWorldFile(modelDir(c.model), c.seesaw)), c.seesaw);
+        const { cases } = ctx.inputs.cases as { cases: EditCase[] };
+        const byId = new Map(cases.map((k) => [k.id, k]));
+        const rows = (await readCaseRecords(path.join(ctx.inputDirs.edits!, "cases"))).map((r) => {
+          const k = byId.get(String(r.case_id))!;
+          const row = seesawCaseMetrics(r, { attribute: k.attributePrompts, generation: k.generationPrompts }, sw);
+          ctx.caseResult(String(r.case_id), row);
+          return row;
+        });
+        const table = seesawTable(rows);
+        for (const t of table) for (const [k, v] of [["pre", t.pre], ["post", t.post], ["diff", t.diff], ["p", t.pPaired]] as const) if (Number.isFinite(v)) ctx.metric(`${t.measure}.${k}`, v);
+        const { writeReportSection } = await import("../report/section.js");
+        await writeReportSection(ctx.dir, { tables: [seesawSectionTable(c.method, c.seesaw, table)] });
+        return { measures: table };
       },
     },
     {

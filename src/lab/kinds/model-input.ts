@@ -7,7 +7,7 @@
  * Kind modules import only what their schemas need; their stages import the method code when they
  * run (dynamic imports), so validating a config (`scalpel check`) stays well under a second.
  */
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { ConfigError } from "../../errors.js";
 import { BUILTIN_DATA, BUILTIN_DATA_DIR, BUILTIN_MODEL_DIR } from "../../data/builtin-node.js";
@@ -26,8 +26,16 @@ const BUILTIN_EDIT_FILES: Record<string, string> = {
   "wise-temporal": BUILTIN_DATA.wiseTemporal,
 };
 
-/** An edit dataset file: the one given, else the built-in model's export in `format`. */
-export const editDataFile = (data: string | null, format: string | null): string => data ?? path.join(BUILTIN_DATA_DIR, BUILTIN_EDIT_FILES[format ?? ""] ?? BUILTIN_DATA.counterfact);
+/**
+ * An edit dataset file: the one given, else the export in `format` that comes with the model
+ * (<model>/data/, as train-default writes it: factworld-m's own records), else the built-in model's.
+ */
+export function editDataFile(data: string | null, format: string | null, model: string | null = null): string {
+  if (data !== null) return data;
+  const name = BUILTIN_EDIT_FILES[format ?? ""] ?? BUILTIN_DATA.counterfact;
+  const own = path.join(modelDir(model), "data", name);
+  return existsSync(own) ? own : path.join(BUILTIN_DATA_DIR, name);
+}
 
 /** Path, size and modification time of a file, or of a folder's files (one level): cheap, and changes when the content does. */
 export function fingerprint(file: string): { path: string; files: [string, number, number][] } {

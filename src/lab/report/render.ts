@@ -5,6 +5,7 @@
  */
 import { formatNumber } from "../../analysis/descriptive.js";
 import { caseDistributionSpec, curvesSpec, errorBarSpec, historySpec, importanceSpec, metricsSpec, paramSpec, renderSvg } from "./charts.js";
+import { differInOneParameter, welchComparisons, type Comparisons } from "./comparisons.js";
 import { VARIANCE_IMPORTANCE_METHOD, varianceImportance } from "./importance.js";
 import type { MetricSummary, ParamImportance, ReportConfiguration, ReportData, ReportFinal, ReportTrial, SeriesPoint } from "./types.js";
 
@@ -48,6 +49,11 @@ export async function renderReport(data: ReportData): Promise<RenderedReport> {
       table: metricTable(replicated.flatMap((c) => c.metrics)),
       note: "Each configuration's runs (one per seed): mean ± sample std, with a 95% Student-t interval for the mean.",
     });
+  if (data.kind === "study") {
+    // Unedited ("pre") values are the same cases under every method: nothing to compare there.
+    const cmp = welchComparisons(data.caseDistributions ?? [], { metrics: (m) => !/^pre\.|\.pre$/.test(m), pairs: differInOneParameter });
+    if (cmp.rows.length) tables.push({ title: "Welch t-tests between configurations (per-case values)", table: comparisonTable(cmp), note: comparisonNote(cmp) });
+  }
   if (importances.length)
     tables.push({
       title: "Parameter importance",
@@ -169,6 +175,26 @@ function metricTable(metrics: readonly MetricSummary[]): Table {
       [m.definition, m.version && `v${m.version}`].filter(Boolean).join(" "),
     ]),
   };
+}
+
+function comparisonTable(cmp: Comparisons): Table {
+  return {
+    header: ["Metric", "A", "B", "Mean A", "Mean B", "Diff", "t", "df", "p", "p (Holm)"],
+    rows: cmp.rows.map((r) => [r.metric, `${r.a} (n=${r.nA})`, `${r.b} (n=${r.nB})`, fmt(r.meanA), fmt(r.meanB), fmt(r.diff), fmt(r.t), fmt(r.df, 3), fmt(r.p, 3), fmt(r.pHolm, 3)]),
+  };
+}
+
+/** How the tests were made, and what was left out (at most 10 skipped pairs named, so a wide sweep stays readable). */
+function comparisonNote(cmp: Comparisons): string {
+  const parts = [
+    "Welch's unequal-variance t-test (two-sided) on the per-case values of each pair of configurations that differ in one parameter (the others held fixed), pooled over replicates and treated as independent samples; diff = mean A − mean B. p (Holm): Holm–Bonferroni adjusted over the tests of the same metric. Unedited-model values (pre.*, *.pre) are not tested.",
+  ];
+  if (cmp.skipped.length) {
+    const named = cmp.skipped.slice(0, 10).map((s) => `${s.metric}: ${s.a} vs ${s.b} (${s.reason})`);
+    parts.push(`Not tested: ${named.join("; ")}${cmp.skipped.length > 10 ? `; and ${cmp.skipped.length - 10} more` : ""}.`);
+  }
+  if (cmp.dropped.length) parts.push(`Non-finite values left out: ${cmp.dropped.map((d) => `${d.metric} / ${d.group}: ${d.count}`).join("; ")}.`);
+  return parts.join(" ");
 }
 
 function trialTable(trials: readonly ReportTrial[]): Table {

@@ -1,0 +1,124 @@
+/**
+ * Editing at scale on factworld-m (issue 21): MEMIT and AlphaEdit with batches of 100 and 1,000
+ * distinct subjects, ROME single edits, and the CounterFact-sized run — 10,000 edits of
+ * ../shared/data/counterfact-mend/counterfact-edit.json in batches of 1,000, each batch into the
+ * unedited model (MEMIT's mass-editing protocol) — with time and peak memory per editor call.
+ *
+ * Peak memory is the process's peak resident set (VmHWM) over each editor call and its evaluation,
+ * reset before the call (writing 5 to /proc/self/clear_refs); the Wasm heap never shrinks, so a
+ * call's peak can include memory an earlier call left resident.
+ *
+ * factworld-m's tokenizer knows its world's words only: the real CounterFact records' names are
+ * mostly <unk> to it, so the 10k section measures time and memory of the editor at that scale, and
+ * its efficacy says nothing about knowledge (the table says so).
+ *
+ * usage: node --import tsx bench/editing-scale.ts [--model models/factworld-m]
+ *        [--only rome,memit-100,alphaedit-100,memit-1000,alphaedit-1000,cf10k] [--n-rome 50] [--out FILE]
+ * Covariance statistics are cached in .scalpel/edit-cache. Not part of the test suite.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { loadEditCases } from "../src/data/editing/load.js";
+import { distinctSubjects } from "../src/data/editing/select.js";
+import { runProtocol, type ProtocolResult } from "../src/edit/protocol.js";
+import { getEditor } from "../src/edit/registry.js";
+import type { EditCase } from "../src/edit/types.js";
+import { writeFileAtomic } from "../src/io/atomic.js";
+import { loadModel } from "../src/model/load.js";
+import { enableNativeExecutor } from "../src/model/native/enable-node.js";
+import { initEngine } from "../src/tensor/engine.js";
+
+const { values } = parseArgs({
+  options: {
+    model: { type: "string", default: "models/factworld-m" },
+    only: { type: "string", default: "rome,memit-100,alphaedit-100,memit-1000,alphaedit-1000,cf10k" },
+    "n-rome": { type: "string", default: "50" },
+    "cf-data": { type: "string", default: path.join(import.meta.dirname, "../../shared/data/counterfact-mend/counterfact-edit.json") },
+    out: { type: "string", default: "bench/results/editing-scale.json" },
+  },
+});
+const SECTIONS = ["rome", "memit-100", "alphaedit-100", "memit-1000", "alphaedit-1000", "cf10k"];
+const only = new Set(values.only!.split(","));
+for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section '${s}' (sections: ${SECTIONS.join(", ")})`);
+
+await initEngine();
+await enableNativeExecutor();
+const model = await loadModel(values.model!);
+const own = await loadEditCases(path.join(values.model!, "data", "counterfact.json"));
+const context = { cacheDir: ".scalpel/edit-cache" };
+
+function resetPeak(): void {
+  try {
+    writeFileSync("/proc/self/clear_refs", "5");
+  } catch {
+    /* not Linux: the peak is since the process started */
+  }
+}
+function peakGB(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+  return m ? Number(m[1]) / 1e6 : process.memoryUsage().rss / 1e9;
+}
+
+interface Row {
+  label: string;
+  method: string;
+  n: number;
+  batchSize: number;
+  calls: { edits: number; editSeconds: number; peakGB: number }[];
+  seconds: ProtocolResult["seconds"];
+  summary: ProtocolResult["summary"];
+  note?: string;
+}
+const rows: Row[] = [];
+
+/** Run `cases` in calls of `batchSize` (each into the unedited model), measuring every call. */
+async function section(label: string, method: string, cases: EditCase[], batchSize: number, note?: string): Promise<void> {
+  const editor = getEditor(method);
+  const calls: Row["calls"] = [];
+  const results: ProtocolResult[] = [];
+  // Single edits are one protocol call (each edit restored after its evaluation); batches one call each.
+  const step = batchSize === 1 ? cases.length : batchSize;
+  for (let i = 0; i < cases.length; i += step) {
+    const chunk = cases.slice(i, i + step);
+    resetPeak();
+    process.stderr.write(`${label}: edits ${i + 1}–${i + chunk.length} …`);
+    const r = await runProtocol(model, editor, chunk, { mode: batchSize === 1 ? "single" : "batch", batchSize, context });
+    calls.push({ edits: chunk.length, editSeconds: batchSize === 1 ? r.seconds.edit / chunk.length : r.seconds.edit, peakGB: peakGB() });
+    process.stderr.write(` edit ${r.seconds.edit.toFixed(0)} s, eval ${r.seconds.eval.toFixed(0)} s, peak ${peakGB().toFixed(2)} GB\n`);
+    results.push(r);
+  }
+  const all = results.flatMap((r) => r.cases);
+  const mean = (k: string, phase: "pre" | "post") => {
+    const xs = all.map((c) => c[phase][k as keyof (typeof c)["post"]]).filter((x): x is number => x !== undefined);
+    return { mean: xs.reduce((s, x) => s + x, 0) / xs.length, std: 0, n: xs.length };
+  };
+  const keys = [...new Set(all.flatMap((c) => Object.keys(c.post)))];
+  const summary = { pre: Object.fromEntries(keys.map((k) => [k, mean(k, "pre")])), post: Object.fromEntries(keys.map((k) => [k, mean(k, "post")])) } as ProtocolResult["summary"];
+  const seconds = results.reduce((s, r) => ({ edit: s.edit + r.seconds.edit, eval: s.eval + r.seconds.eval, total: s.total + r.seconds.total }), { edit: 0, eval: 0, total: 0 });
+  rows.push({ label, method, n: all.length, batchSize, calls, seconds, summary, ...(note ? { note } : {}) });
+  await writeFileAtomic(values.out!, JSON.stringify(rows, null, 2));
+  const pct = (x?: { mean: number }) => (x && Number.isFinite(x.mean) ? (100 * x.mean).toFixed(1) : "—");
+  const s = summary;
+  console.log(
+    `| ${label} | ${all.length} | ${pct(s.post.efficacy_score ?? s.post.reliability)} (${pct(s.pre.efficacy_score ?? s.pre.reliability)}) | ${pct(s.post.paraphrase_score ?? s.post.generalization)} | ${pct(s.post.neighborhood_score ?? s.post.locality)} (${pct(s.pre.neighborhood_score)}) | ${(seconds.edit / (batchSize === 1 ? all.length : calls.length)).toFixed(1)} | ${Math.max(...calls.map((c) => c.peakGB)).toFixed(2)} |`,
+  );
+}
+
+console.log(`Editing at scale on ${values.model} (${own.length} CounterFact cases of its world); scores ×100 (unedited in brackets)\n`);
+console.log("| protocol | n | efficacy | paraphrase | neighbourhood | edit s / call | peak GB |\n|---|---|---|---|---|---|---|");
+const distinct = distinctSubjects(own);
+if (only.has("rome")) await section("ROME, single edits", "rome", own.slice(0, Number(values["n-rome"])), 1);
+for (const n of [100, 1000]) {
+  for (const method of ["memit", "alphaedit"]) {
+    if (!only.has(`${method}-${n}`)) continue;
+    if (distinct.length < n) throw new Error(`${values.model}: only ${distinct.length} distinct subjects, ${n} needed`);
+    await section(`${method === "memit" ? "MEMIT" : "AlphaEdit"}, one batch of ${n} distinct subjects`, method, distinct.slice(0, n), n);
+  }
+}
+if (only.has("cf10k")) {
+  const cf = await loadEditCases(values["cf-data"]!);
+  await section(`MEMIT, ${cf.length} CounterFact (MEND format) edits in batches of 1,000`, "memit", cf, 1000, "real-world names are <unk> to the fact-world tokenizer: time and memory only");
+}
+console.error(`wrote ${values.out}`);
+model.dispose();
