@@ -146,3 +146,11 @@ test("one-factor contrasts: only configurations that differ in one parameter are
   const some = welchComparisons(dists, { metrics: (m) => !m.endsWith(".pre"), pairs: differInOneParameter });
   assert.deepEqual(some.rows.map((r) => [r.a, r.b]), [["method=ft, probe=P21", "method=memit, probe=P21"], ["method=memit, probe=P21", "method=memit, probe=P103"]]);
 });
+
+test("groups constant up to rounding (a batch's shared edit time) are not tested", () => {
+  const a = [149.49, 149.49 + 2.8e-14, 149.49 - 2.8e-14];
+  const b = [119.2, 119.2, 119.2 + 1.4e-14];
+  const r = welchComparisons([{ metric: "edit_seconds", group: "method=memit", values: a }, { metric: "edit_seconds", group: "method=ft", values: b }]);
+  assert.equal(r.rows.length, 0);
+  assert.match(r.skipped[0]!.reason, /zero variance/);
+});

@@ -7,6 +7,7 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import { formatNumber } from "../../analysis/descriptive.js";
 import { ConfigError } from "../../errors.js";
 import type { EditCase } from "../../data/editing/case.js";
 import type { FactWorld } from "../../data/factworld/types.js";
@@ -89,7 +90,7 @@ export async function readCaseRecords(dir: string): Promise<CaseRecord[]> {
   return Promise.all(files.map(async (f) => JSON.parse(await readFile(path.join(dir, f), "utf8")) as CaseRecord));
 }
 
-const num = (x: number | undefined, digits = 3) => (x === undefined || !Number.isFinite(x) ? "" : x.toFixed(digits));
+const num = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "" : formatNumber(x));
 const pval = (p: number | undefined) => (p === undefined || !Number.isFinite(p) ? "" : p < 1e-4 ? p.toExponential(1) : p.toFixed(4));
 
 export function seesawSectionTable(method: string, c: SeesawConfig, rows: readonly SeesawTableRow[]): SectionTable {
