@@ -5,6 +5,8 @@
  * unembedding, see unembed.ts, and fused Q/K/V projections, see attention.ts) until dispose().
  * forward() borrows them; apply() consumes the parameters it is given.
  */
+import { engineDevice } from "../tensor/engine.js";
+import { checkBufferLimits } from "../tensor/webgpu-guard.js";
 import type { Tokenizer } from "../io/tokenizer/types.js";
 import { ConfigError } from "../errors.js";
 import { disposeTree } from "../tensor/own.js";
@@ -199,6 +201,8 @@ export interface CreateModelOptions {
 }
 
 export function createModel(config: ModelConfig, params: Params, tokenizer: Tokenizer, options: CreateModelOptions = {}): Model {
+  // A weight one WebGPU binding cannot hold would make its kernels return zeros: refuse it here.
+  if (engineDevice() === "webgpu") checkBufferLimits(params);
   const model = new ModelImpl(config, params, tokenizer, options.jit ?? true);
   markNativeEligible(model);
   return model;

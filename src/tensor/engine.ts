@@ -4,10 +4,17 @@
  * its worker pool.
  */
 import { defaultDevice, init } from "@jax-js/jax";
+import { watchWebGPU } from "./webgpu-guard.js";
 
 export type DeviceName = "wasm" | "webgpu" | "cpu";
 
 let started: Promise<DeviceName> | undefined;
+let current: DeviceName | undefined;
+
+/** The device initEngine chose (undefined before it ran). */
+export function engineDevice(): DeviceName | undefined {
+  return current;
+}
 
 /** Whether a WebGPU implementation is present (browsers; Node only with a binding on navigator.gpu). */
 function webgpuPresent(): boolean {
@@ -25,10 +32,13 @@ export function initEngine(options: DeviceName | "auto" | { device: DeviceName |
   started ??= (async () => {
     // Only probe WebGPU where it can exist: jax-js's probe reads `navigator`, which Node 20 lacks.
     const wanted: DeviceName[] = webgpuPresent() && (prefer === "auto" || prefer === "webgpu") ? ["webgpu", "wasm"] : ["wasm"];
+    // Before jax-js asks for its device: WebGPU reports errors as events, not exceptions (webgpu-guard.ts).
+    if (wanted.includes("webgpu")) watchWebGPU((globalThis as unknown as { navigator: { gpu: Parameters<typeof watchWebGPU>[0] } }).navigator.gpu);
     const available = (await init(...wanted)) as DeviceName[];
     const order: DeviceName[] = prefer === "auto" ? ["webgpu", "wasm", "cpu"] : [prefer, "wasm", "cpu"];
     const device = order.find((d) => available.includes(d)) ?? "wasm";
     defaultDevice(device);
+    current = device;
     return device;
   })();
   return started;

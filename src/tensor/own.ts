@@ -8,6 +8,7 @@
  * - Reading a result to JS goes through `readF32` / `readI32`, which consume the array.
  */
 import { numpy as np, tree } from "@jax-js/jax";
+import { throwIfWebGPUError } from "./webgpu-guard.js";
 
 export type Arr = np.Array;
 
@@ -29,18 +30,21 @@ export function disposeTree(t: unknown): void {
 /** Read an array into a Float32Array and release it. Async reads use the worker pool. */
 export async function readF32(x: Arr): Promise<Float32Array> {
   const data = await x.astype(np.float32).data();
+  throwIfWebGPUError();
   return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
 }
 
 /** Read an array into an Int32Array and release it. */
 export async function readI32(x: Arr): Promise<Int32Array> {
   const data = await x.astype(np.int32).data();
+  throwIfWebGPUError();
   return data instanceof Int32Array ? data : Int32Array.from(data as ArrayLike<number>);
 }
 
 /** Synchronous variant of readF32 (single-threaded; for small arrays and hot JS loops). */
 export function readF32Sync(x: Arr): Float32Array {
   const data = x.astype(np.float32).dataSync();
+  throwIfWebGPUError();
   return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
 }
 
