@@ -20,6 +20,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadEditCases } from "../src/data/editing/load.js";
+import { aggregateMetrics } from "../src/eval/editing/metrics.js";
 import { distinctSubjects } from "../src/data/editing/select.js";
 import { runProtocol, type ProtocolResult } from "../src/edit/protocol.js";
 import { getEditor } from "../src/edit/registry.js";
@@ -89,12 +90,8 @@ async function section(label: string, method: string, cases: EditCase[], batchSi
     results.push(r);
   }
   const all = results.flatMap((r) => r.cases);
-  const mean = (k: string, phase: "pre" | "post") => {
-    const xs = all.map((c) => c[phase][k as keyof (typeof c)["post"]]).filter((x): x is number => x !== undefined);
-    return { mean: xs.reduce((s, x) => s + x, 0) / xs.length, std: 0, n: xs.length };
-  };
-  const keys = [...new Set(all.flatMap((c) => Object.keys(c.post)))];
-  const summary = { pre: Object.fromEntries(keys.map((k) => [k, mean(k, "pre")])), post: Object.fromEntries(keys.map((k) => [k, mean(k, "post")])) } as ProtocolResult["summary"];
+  // The protocol's own aggregation (mean ± population std, ROME's S) over every call's cases.
+  const summary = { pre: aggregateMetrics(all.map((c) => c.pre)), post: aggregateMetrics(all.map((c) => c.post)) };
   const seconds = results.reduce((s, r) => ({ edit: s.edit + r.seconds.edit, eval: s.eval + r.seconds.eval, total: s.total + r.seconds.total }), { edit: 0, eval: 0, total: 0 });
   rows.push({ label, method, n: all.length, batchSize, calls, seconds, summary, ...(note ? { note } : {}) });
   await writeFileAtomic(values.out!, JSON.stringify(rows, null, 2));
