@@ -16,6 +16,7 @@ import { readF32 } from "../tensor/own.js";
 import { familyFor } from "./families/index.js";
 import type { F32Tensor, HFTensorSource } from "./families/types.js";
 import { createModel } from "./model.js";
+import { markHalfWeights } from "./native/executor.js";
 import type { Model, Params } from "./types.js";
 
 export interface LoadOptions {
@@ -44,10 +45,20 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
       has: (n) => ckpt.has(n),
       get: (n) => ckpt.readF32(n),
     };
-    return await loadModelFrom(ckpt.configJson, source, tokenizer, `${dir}/config.json`);
+    const model = await loadModelFrom(ckpt.configJson, source, tokenizer, `${dir}/config.json`);
+    const half = halfPrecisionOf(ckpt.tensorNames().map((n) => ckpt.info(n)));
+    if (half) markHalfWeights(model, half);
+    return model;
   } finally {
     await ckpt.close();
   }
+}
+
+/** float16/bfloat16 when every weight matrix of the checkpoint is stored so (what a native executor may keep). */
+function halfPrecisionOf(infos: { dtype: string; shape: number[] }[]): "float16" | "bfloat16" | undefined {
+  const dtypes = new Set(infos.filter((t) => t.shape.length >= 2).map((t) => t.dtype));
+  if (dtypes.size !== 1) return undefined;
+  return dtypes.has("F16") ? "float16" : dtypes.has("BF16") ? "bfloat16" : undefined;
 }
 
 export interface SaveOptions {

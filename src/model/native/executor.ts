@@ -64,6 +64,20 @@ export function releaseNative(model: Model): void {
   if (eligible.has(model)) registered?.release(model);
 }
 
+const halfWeights = new WeakMap<Model, "float16" | "bfloat16">();
+
+/**
+ * The model's weight matrices were read from a float16/bfloat16 checkpoint (loadModel), so their
+ * float32 values are exactly representable in it: an executor may keep them in half precision.
+ */
+export function markHalfWeights(model: Model, dtype: "float16" | "bfloat16"): void {
+  halfWeights.set(model, dtype);
+}
+
+export function halfWeightsOf(model: Model): "float16" | "bfloat16" | undefined {
+  return halfWeights.get(model);
+}
+
 /** Register (or, with undefined, remove) the native executor; returns the previous one. */
 export function setNativeExecutor(executor: NativeExecutor | undefined): NativeExecutor | undefined {
   const previous = registered;

@@ -33,8 +33,13 @@ export interface ExportSpec {
   kv?: boolean;
 }
 
-/** Host parameters by scalpel's names (model/types.ts). */
-export type HostParams = Record<string, { data: Float32Array; shape: number[] }>;
+/**
+ * Host parameters by scalpel's names (model/types.ts): float32 values, or the bits of a half-precision
+ * checkpoint's values (`half`), which the graph keeps as float16/bfloat16 initializers and casts to
+ * float32 where they are used (memory ×0.5; the values are exactly those jax-js holds).
+ */
+export type HostParams = Record<string, HostParam>;
+export type HostParam = { data: Float32Array; shape: number[] } | { half: Uint16Array; dtype: "float16" | "bfloat16"; shape: number[] };
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -42,14 +47,51 @@ export function exportForward(config: ModelConfig, params: HostParams, spec: Exp
   const g = new GraphBuilder("scalpel-forward");
   const wanted = new Set(spec.outputs ?? []);
   const adds = new Set(spec.additions ?? []);
-  const added = new Set<string>();
-  /** A parameter as an initializer, added on first use (GPT-J's ln1 and a tied W_E are read twice). */
-  const p = (name: string) => {
+  const stored = new Map<string, string>();
+  /** A parameter's initializer as stored (float32 or half), added on first use. */
+  const raw = (name: string) => {
     const t = params[name];
     if (!t) throw new RangeError(`the exported forward needs parameter ${name}`);
-    if (!added.has(name)) g.weight(name, t.data, t.shape);
-    added.add(name);
-    return name;
+    if (stored.has(name)) return stored.get(name)!;
+    if ("half" in t) {
+      // Also a graph input (its initializer the default): ORT would otherwise constant-fold the
+      // cast at load and hold the weight as float32; an overridable input is never folded.
+      g.weight(name, t.half, t.shape, t.dtype);
+      g.input(name, t.dtype, t.shape);
+    } else g.weight(name, t.data, t.shape);
+    stored.set(name, name);
+    return stored.get(name)!;
+  };
+  /**
+   * ORT runs every node whose inputs are ready as early as its order allows, so casts of initializers
+   * alone would all run first and hold every weight as float32 at once. Each cast therefore waits on
+   * the latest hook point's value through a zero-cost Reshape whose shape depends on it: a weight
+   * is widened just before it is used and its float32 copy is freed after.
+   */
+  let anchor: string | undefined;
+  const zeros = new Map<string, string>();
+  const afterAnchor = (w: string, dims: number[]) => {
+    if (!anchor) return w;
+    let zero = zeros.get(anchor);
+    if (!zero) zeros.set(anchor, (zero = g.mul(g.slice(g.op("Shape", [anchor]), 0, 0, 1), g.ints([0]))));
+    return g.op("Reshape", [w, g.add(g.ints(dims), zero)]);
+  };
+  const asFloat = new Map<string, string>();
+  /**
+   * A parameter as float32, cast once per graph when stored in half precision (GPT-J's ln1 and a
+   * tied W_E are read twice). The cast runs per call; its float32 copy lives while its consumer runs.
+   */
+  const p = (name: string) => {
+    if (!asFloat.has(name)) {
+      const r = raw(name);
+      asFloat.set(name, "half" in params[name]! ? g.toFloat(afterAnchor(r, params[name]!.shape)) : r);
+    }
+    return asFloat.get(name)!;
+  };
+  /** Rows of an embedding table: gathered from the stored table, then cast (not the whole table). */
+  const rows = (name: string, ids: string) => {
+    const x = g.op("Gather", [raw(name), ids], { axis: { i: 0 } });  // raw() checks the name
+    return "half" in params[name]! ? g.toFloat(x) : x;
   };
   const has = (name: string) => params[name] !== undefined;
   /** A hook point: the intervention input is added, then the value is an output if requested. */
@@ -57,10 +99,11 @@ export function exportForward(config: ModelConfig, params: HostParams, spec: Exp
     if (adds.has(name)) x = g.add(x, g.input(`add:${name}`, "float", inputShape(config, name)));
     if (wanted.has(name)) g.output(x, `hook:${name}`, "float", activationShape(config, name));
     if (spec.stopAt === name) throw STOP;
+    anchor = x;
     return x;
   };
   try {
-    body(g, config, spec, p, has, point);
+    body(g, config, spec, p, rows, has, point);
   } catch (e) {
     if (e !== STOP) throw e;
   }
@@ -75,18 +118,19 @@ function body(
   config: ModelConfig,
   spec: ExportSpec,
   p: (name: string) => string,
+  rows: (name: string, ids: string) => string,
   has: (name: string) => boolean,
   point: (name: string, x: string) => string,
 ): void {
 
   // Embeddings.
   const ids = g.input("ids", "int64", ["batch", "len"]);
-  let x = g.op("Gather", [p("embed.W_E"), ids], { axis: { i: 0 } });
+  let x = rows("embed.W_E", ids);
   if (config.embedScale !== undefined) x = g.mul(x, g.scalar(config.embedScale));
   x = point("hook_embed", x);
   if (config.positional === "learned") {
     const pos = g.input("pos", "int64", ["batch", "len"]);
-    x = g.add(x, point("hook_pos_embed", g.op("Gather", [p("pos_embed.W_pos"), pos], { axis: { i: 0 } })));
+    x = g.add(x, point("hook_pos_embed", rows("pos_embed.W_pos", pos)));
   }
   const rotary = config.positional === "rotary" ? { cos: g.input("cos", "float", ["batch", "len", 1, config.rotaryDim / 2]), sin: g.input("sin", "float", ["batch", "len", 1, config.rotaryDim / 2]) } : undefined;
   const sliding = (l: number) => config.slidingWindow !== undefined && (config.slidingWindowLayers?.[l] ?? true);

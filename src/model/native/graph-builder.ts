@@ -21,11 +21,14 @@ export class GraphBuilder {
     this.graph.outputs.push({ name, dtype, shape });
   }
 
-  /** A float32 initializer (weights, tables); the bytes are the array's own, not copied. */
-  weight(name: string, data: Float32Array, dims: number[]): string {
-    this.graph.initializers.push({ name, dtype: "float", dims, bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+  /** An initializer (weights, tables): float32, or float16/bfloat16 bits; the bytes are the array's own, not copied. */
+  weight(name: string, data: Float32Array | Uint16Array, dims: number[], dtype: "float" | "float16" | "bfloat16" = "float"): string {
+    this.graph.initializers.push({ name, dtype, dims, bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
     return name;
   }
+
+  /** Cast to float32 (ONNX TensorProto FLOAT = 1). */
+  toFloat = (x: string) => this.op("Cast", [x], { to: { i: 1 } });
 
   /** An int64 initializer (shapes, axes, slice bounds), shared by value. */
   ints(values: number[]): string {

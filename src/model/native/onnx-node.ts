@@ -12,12 +12,13 @@
  * as forward.ts (mask.ts, rotary.ts), so both paths see identical inputs.
  */
 import * as ort from "onnxruntime-node";
+import { bf16ToF32, f16ToF32, f32ToBf16Bits, f32ToF16Bits } from "../../tensor/dtypes.js";
 import { readF32 } from "../../tensor/own.js";
 import { validateForward } from "../forward-checks.js";
 import { attentionBiasData, planMask, type MaskPlan } from "../mask.js";
 import { rotaryTableData } from "../rotary.js";
 import type { Model } from "../types.js";
-import type { HostArray, NativeDecoder, NativeForwardOptions, NativeForwardResult } from "./executor.js";
+import { halfWeightsOf, type HostArray, type NativeDecoder, type NativeForwardOptions, type NativeForwardResult } from "./executor.js";
 import { activationShape, exportForward, type ExportSpec, type HostParams } from "./export-forward.js";
 import { GraphBuilder } from "./graph-builder.js";
 import { encodeModel } from "./onnx-proto.js";
@@ -29,11 +30,43 @@ interface Compiled {
 
 const compiled = new WeakMap<Model, Compiled>();
 
-async function hostParams(model: Model): Promise<HostParams> {
+/**
+ * The weights as the sessions' initializers: a half-precision checkpoint's matrices as its own
+ * float16/bfloat16 bits, everything else float32. Only where the round trip is exact (a family's
+ * fromHF may compute a matrix), so both executors always see the same values. Half weights are
+ * widened per call: memory ×0.5, but KV-cached decoding, which reads every weight per token, runs
+ * at about half the speed (bench/README.md); SCALPEL_NATIVE_WEIGHTS=float32 chooses speed.
+ */
+export async function hostParams(model: Model): Promise<HostParams> {
+  const half = process.env.SCALPEL_NATIVE_WEIGHTS === "float32" ? undefined : halfWeightsOf(model);
   const out: HostParams = {};
-  for (const [name, a] of Object.entries(model.params)) out[name] = { data: await readF32(a.ref), shape: a.shape.slice() };
+  for (const [name, a] of Object.entries(model.params)) {
+    const data = await readF32(a.ref);
+    const bits = half && a.ndim >= 2 ? exactHalf(data, half) : undefined;
+    out[name] = bits ? { half: bits, dtype: half!, shape: a.shape.slice() } : { data, shape: a.shape.slice() };
+  }
   return out;
 }
+
+/** `data` as half-precision bits when every value survives the round trip; otherwise undefined. */
+function exactHalf(data: Float32Array, dtype: "float16" | "bfloat16"): Uint16Array | undefined {
+  const [toBits, fromBytes] = dtype === "float16" ? [f32ToF16Bits, f16ToF32] : [f32ToBf16Bits, bf16ToF32];
+  const bits = Uint16Array.from(data, toBits);
+  const back = fromBytes(new Uint8Array(bits.buffer));
+  for (let i = 0; i < data.length; i++) if (back[i] !== data[i] && !Number.isNaN(data[i])) return undefined;
+  return bits;
+}
+
+/**
+ * Half-precision weights are graph inputs with defaults (export-forward.ts), about which ORT warns
+ * once per weight at load ("will not be treated as constant"): that is the intent, so warnings are
+ * not printed for those sessions.
+ */
+const sessionOptions = (params: HostParams): ort.InferenceSession.SessionOptions => ({
+  graphOptimizationLevel: "all",
+  executionMode: "sequential",
+  ...(Object.values(params).some((t) => "half" in t) ? { logSeverityLevel: 3 as const } : {}),
+});
 
 function sessionFor(model: Model, spec: ExportSpec): Promise<ort.InferenceSession> {
   let c = compiled.get(model);
@@ -46,8 +79,8 @@ function sessionFor(model: Model, spec: ExportSpec): Promise<ort.InferenceSessio
   if (!s) {
     const params = c.params;
     s = (async () => {
-      const bytes = encodeModel(exportForward(model.config, await params, spec));
-      return ort.InferenceSession.create(bytes, { graphOptimizationLevel: "all", executionMode: "sequential" });
+      const host = await params;
+      return ort.InferenceSession.create(encodeModel(exportForward(model.config, host, spec)), sessionOptions(host));
     })();
     const sessions = c.sessions;
     sessions.set(key, s);
