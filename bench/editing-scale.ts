@@ -15,8 +15,12 @@
  * usage: node --import tsx bench/editing-scale.ts [--model models/factworld-m]
  *        [--only rome,memit-100,alphaedit-100,memit-1000,alphaedit-1000,cf10k] [--n-rome 50] [--out FILE]
  * Covariance statistics are cached in .scalpel/edit-cache. Not part of the test suite.
+ *
+ * Resumable: the out file keeps every finished section and, for the one under way, every finished
+ * editor call's per-case metrics; run the same command again after an interruption and it goes on
+ * from the next call (the 10k run is ten calls of about an hour each on 2 cores).
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadEditCases } from "../src/data/editing/load.js";
@@ -25,6 +29,7 @@ import { distinctSubjects } from "../src/data/editing/select.js";
 import { runProtocol, type ProtocolResult } from "../src/edit/protocol.js";
 import { getEditor } from "../src/edit/registry.js";
 import type { EditCase } from "../src/edit/types.js";
+import type { MetricSet } from "../src/eval/editing/metrics.js";
 import { writeFileAtomic } from "../src/io/atomic.js";
 import { loadModel } from "../src/model/load.js";
 import { enableNativeExecutor } from "../src/model/native/enable-node.js";
@@ -71,34 +76,52 @@ interface Row {
   summary: ProtocolResult["summary"];
   note?: string;
 }
-const rows: Row[] = [];
+/** A section under way: its finished calls and their cases' metrics. */
+interface Unfinished {
+  calls: Row["calls"];
+  cases: { pre: MetricSet; post: MetricSet }[];
+  seconds: ProtocolResult["seconds"];
+}
+interface Saved {
+  model: string;
+  rows: Row[];
+  partial: Record<string, Unfinished>;
+}
+const saved: Saved = existsSync(values.out!) ? (JSON.parse(readFileSync(values.out!, "utf8")) as Saved) : { model: values.model!, rows: [], partial: {} };
+if (!Array.isArray(saved.rows) || saved.model !== values.model) throw new Error(`${values.out} holds another model's or an older run's results: move it away or pass --out`);
+const save = () => writeFileAtomic(values.out!, JSON.stringify(saved, null, 2));
 
-/** Run `cases` in calls of `batchSize` (each into the unedited model), measuring every call. */
+/** Run `cases` in calls of `batchSize` (each into the unedited model), measuring every call; resumes a saved section. */
 async function section(label: string, method: string, cases: EditCase[], batchSize: number, note?: string): Promise<void> {
-  const editor = getEditor(method);
-  const calls: Row["calls"] = [];
-  const results: ProtocolResult[] = [];
-  // Single edits are one protocol call (each edit restored after its evaluation); batches one call each.
-  const step = batchSize === 1 ? cases.length : batchSize;
-  for (let i = 0; i < cases.length; i += step) {
-    const chunk = cases.slice(i, i + step);
-    resetPeak();
-    process.stderr.write(`${label}: edits ${i + 1}–${i + chunk.length} …`);
-    const r = await runProtocol(model, editor, chunk, { mode: batchSize === 1 ? "single" : "batch", batchSize, context });
-    calls.push({ edits: chunk.length, editSeconds: batchSize === 1 ? r.seconds.edit / chunk.length : r.seconds.edit, peakGB: peakGB() });
-    process.stderr.write(` edit ${r.seconds.edit.toFixed(0)} s, eval ${r.seconds.eval.toFixed(0)} s, peak ${peakGB().toFixed(2)} GB\n`);
-    results.push(r);
+  let row = saved.rows.find((r) => r.label === label);
+  if (!row) {
+    const editor = getEditor(method);
+    const part = (saved.partial[label] ??= { calls: [], cases: [], seconds: { edit: 0, eval: 0, total: 0 } });
+    // Single edits run ten per protocol call (each restored after its evaluation); batches one call each.
+    const step = batchSize === 1 ? 10 : batchSize;
+    for (let i = part.cases.length; i < cases.length; i += step) {
+      const chunk = cases.slice(i, i + step);
+      resetPeak();
+      process.stderr.write(`${label}: edits ${i + 1}–${i + chunk.length} …`);
+      const r = await runProtocol(model, editor, chunk, { mode: batchSize === 1 ? "single" : "batch", batchSize, context });
+      part.calls.push({ edits: chunk.length, editSeconds: batchSize === 1 ? r.seconds.edit / chunk.length : r.seconds.edit, peakGB: peakGB() });
+      process.stderr.write(` edit ${r.seconds.edit.toFixed(0)} s, eval ${r.seconds.eval.toFixed(0)} s, peak ${peakGB().toFixed(2)} GB\n`);
+      part.cases.push(...r.cases.map((c) => ({ pre: c.pre, post: c.post })));
+      part.seconds = { edit: part.seconds.edit + r.seconds.edit, eval: part.seconds.eval + r.seconds.eval, total: part.seconds.total + r.seconds.total };
+      await save();
+    }
+    // The protocol's own aggregation (mean ± population std, ROME's S) over every call's cases.
+    const summary = { pre: aggregateMetrics(part.cases.map((c) => c.pre)), post: aggregateMetrics(part.cases.map((c) => c.post)) };
+    row = { label, method, n: part.cases.length, batchSize, calls: part.calls, seconds: part.seconds, summary, ...(note ? { note } : {}) };
+    saved.rows.push(row);
+    delete saved.partial[label];
+    await save();
   }
-  const all = results.flatMap((r) => r.cases);
-  // The protocol's own aggregation (mean ± population std, ROME's S) over every call's cases.
-  const summary = { pre: aggregateMetrics(all.map((c) => c.pre)), post: aggregateMetrics(all.map((c) => c.post)) };
-  const seconds = results.reduce((s, r) => ({ edit: s.edit + r.seconds.edit, eval: s.eval + r.seconds.eval, total: s.total + r.seconds.total }), { edit: 0, eval: 0, total: 0 });
-  rows.push({ label, method, n: all.length, batchSize, calls, seconds, summary, ...(note ? { note } : {}) });
-  await writeFileAtomic(values.out!, JSON.stringify(rows, null, 2));
+  const { n, calls, seconds, summary } = row;
   const pct = (x?: { mean: number }) => (x && Number.isFinite(x.mean) ? (100 * x.mean).toFixed(1) : "—");
   const s = summary;
   console.log(
-    `| ${label} | ${all.length} | ${pct(s.post.efficacy_score ?? s.post.reliability)} (${pct(s.pre.efficacy_score ?? s.pre.reliability)}) | ${pct(s.post.paraphrase_score ?? s.post.generalization)} | ${pct(s.post.neighborhood_score ?? s.post.locality)} (${pct(s.pre.neighborhood_score)}) | ${(seconds.edit / (batchSize === 1 ? all.length : calls.length)).toFixed(1)} | ${Math.max(...calls.map((c) => c.peakGB)).toFixed(2)} |`,
+    `| ${label} | ${n} | ${pct(s.post.efficacy_score ?? s.post.reliability)} (${pct(s.pre.efficacy_score ?? s.pre.reliability)}) | ${pct(s.post.paraphrase_score ?? s.post.generalization)} | ${pct(s.post.neighborhood_score ?? s.post.locality)} (${pct(s.pre.neighborhood_score)}) | ${(seconds.edit / (batchSize === 1 ? n : calls.length)).toFixed(1)} | ${Math.max(...calls.map((c) => c.peakGB)).toFixed(2)} |`,
   );
 }
 
