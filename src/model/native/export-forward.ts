@@ -34,12 +34,12 @@ export interface ExportSpec {
 }
 
 /**
- * Host parameters by scalpel's names (model/types.ts): float32 values, or the bits of a half-precision
- * checkpoint's values (`half`), which the graph keeps as float16/bfloat16 initializers and casts to
+ * Host parameters by scalpel's names (model/types.ts): float32 values, or the float16 bits of a
+ * half-precision checkpoint's values (`half`), which the graph takes as float16 inputs and casts to
  * float32 where they are used (memory ×0.5; the values are exactly those jax-js holds).
  */
 export type HostParams = Record<string, HostParam>;
-export type HostParam = { data: Float32Array; shape: number[] } | { half: Uint16Array; dtype: "float16" | "bfloat16"; shape: number[] };
+export type HostParam = { data: Float32Array; shape: number[] } | { half: Uint16Array; shape: number[] };
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -47,24 +47,23 @@ export function exportForward(config: ModelConfig, params: HostParams, spec: Exp
   const g = new GraphBuilder("scalpel-forward");
   const wanted = new Set(spec.outputs ?? []);
   const adds = new Set(spec.additions ?? []);
-  const stored = new Map<string, string>();
-  /** A parameter's initializer as stored (float32 or half), added on first use. */
+  const declared = new Set<string>();
+  /**
+   * A parameter as the session receives it: a graph input named like the parameter (float32, or the
+   * checkpoint's float16/bfloat16), declared on first use. Weights are inputs, not initializers, so
+   * that every session of a model reads the one host copy the executor feeds (onnx-node.ts) instead
+   * of holding its own, and so that ORT cannot constant-fold a half weight's cast back to float32.
+   */
   const raw = (name: string) => {
     const t = params[name];
     if (!t) throw new RangeError(`the exported forward needs parameter ${name}`);
-    if (stored.has(name)) return stored.get(name)!;
-    if ("half" in t) {
-      // Also a graph input (its initializer the default): ORT would otherwise constant-fold the
-      // cast at load and hold the weight as float32; an overridable input is never folded.
-      g.weight(name, t.half, t.shape, t.dtype);
-      g.input(name, t.dtype, t.shape);
-    } else g.weight(name, t.data, t.shape);
-    stored.set(name, name);
-    return stored.get(name)!;
+    if (!declared.has(name)) g.input(name, "half" in t ? "float16" : "float", t.shape);
+    declared.add(name);
+    return name;
   };
   /**
-   * ORT runs every node whose inputs are ready as early as its order allows, so casts of initializers
-   * alone would all run first and hold every weight as float32 at once. Each cast therefore waits on
+   * ORT runs every node whose inputs are ready as early as its order allows, so casts that read only
+   * weights would all run first and hold every weight as float32 at once. Each cast therefore waits on
    * the latest hook point's value through a zero-cost Reshape whose shape depends on it: a weight
    * is widened just before it is used and its float32 copy is freed after.
    */
@@ -90,7 +89,7 @@ export function exportForward(config: ModelConfig, params: HostParams, spec: Exp
   };
   /** Rows of an embedding table: gathered from the stored table, then cast (not the whole table). */
   const rows = (name: string, ids: string) => {
-    const x = g.op("Gather", [raw(name), ids], { axis: { i: 0 } });  // raw() checks the name
+    const x = g.op("Gather", [raw(name), ids], { axis: { i: 0 } });
     return "half" in params[name]! ? g.toFloat(x) : x;
   };
   const has = (name: string) => params[name] !== undefined;

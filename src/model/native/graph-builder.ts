@@ -1,4 +1,4 @@
-/** Building an ONNX graph node by node: unique value names, constants as initializers. Browser-safe. */
+/** Building an ONNX graph node by node: unique value names, small constants as initializers. Browser-safe. */
 import type { AttrValue, OnnxDtype, OnnxGraph, OnnxValueInfo } from "./onnx-proto.js";
 
 export class GraphBuilder {
@@ -19,12 +19,6 @@ export class GraphBuilder {
     // An Identity gives the output its own stable name, whatever node computed the value.
     this.graph.nodes.push({ op: "Identity", inputs: [value], outputs: [name], name: `out_${this.count++}` });
     this.graph.outputs.push({ name, dtype, shape });
-  }
-
-  /** An initializer (weights, tables): float32, or float16/bfloat16 bits; the bytes are the array's own, not copied. */
-  weight(name: string, data: Float32Array | Uint16Array, dims: number[], dtype: "float" | "float16" | "bfloat16" = "float"): string {
-    this.graph.initializers.push({ name, dtype, dims, bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
-    return name;
   }
 
   /** Cast to float32 (ONNX TensorProto FLOAT = 1). */

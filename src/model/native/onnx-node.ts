@@ -7,12 +7,14 @@
  * so that scoring, covariance statistics and generation use it; the `scalpel` command does at start.
  *
  * One session per (model, outputs, interventions, lastOnly, stopAt, kv), built on first use and
- * kept as long as the model is alive; ONNX's symbolic batch and length axes serve every shape.
+ * kept as long as the model is alive; ONNX's symbolic batch and length axes serve every shape. The
+ * weights are graph inputs: one host copy per model (float16 for a half checkpoint) is fed to every
+ * session, which holds none of its own (bench/README.md: 3 sessions +2.2 GB → +0.4 GB on GPT-2 small).
  * Position ids, rotary tables and attention biases are computed on the host by the same functions
  * as forward.ts (mask.ts, rotary.ts), so both paths see identical inputs.
  */
 import * as ort from "onnxruntime-node";
-import { bf16ToF32, f16ToF32, f32ToBf16Bits, f32ToF16Bits } from "../../tensor/dtypes.js";
+import { f16ToF32, f32ToF16Bits } from "../../tensor/dtypes.js";
 import { readF32 } from "../../tensor/own.js";
 import { validateForward } from "../forward-checks.js";
 import { attentionBiasData, planMask, type MaskPlan } from "../mask.js";
@@ -25,68 +27,72 @@ import { encodeModel } from "./onnx-proto.js";
 
 interface Compiled {
   params: Promise<HostParams>;
-  sessions: Map<string, Promise<ort.InferenceSession>>;
+  /** The weights as onnxruntime tensors over the executor's one host copy, fed to every session. */
+  weights: Promise<Record<string, ort.Tensor>>;
+  sessions: Map<string, Promise<Session>>;
+}
+
+/** A compiled graph and the weight feeds among its inputs. */
+interface Session {
+  session: ort.InferenceSession;
+  weights: Record<string, ort.Tensor>;
 }
 
 const compiled = new WeakMap<Model, Compiled>();
 
 /**
- * The weights as the sessions' initializers: a half-precision checkpoint's matrices as its own
- * float16/bfloat16 bits, everything else float32. Only where the round trip is exact (a family's
- * fromHF may compute a matrix), so both executors always see the same values. Half weights are
- * widened per call: memory ×0.5, but KV-cached decoding, which reads every weight per token, runs
- * at about half the speed (bench/README.md); SCALPEL_NATIVE_WEIGHTS=float32 chooses speed.
+ * The weights as the sessions read them: the matrices of a half-precision checkpoint as float16,
+ * everything else float32. Only where the round trip is exact (a family's fromHF may compute a
+ * matrix; a bfloat16 value may lie outside float16's range or precision), so both executors always
+ * see the same values. float16, not bfloat16, because onnxruntime-node has no bfloat16 tensors.
+ * Half weights are widened per call: memory ×0.5, but KV-cached decoding, which reads every weight
+ * per token, runs at about half the speed (bench/README.md); SCALPEL_NATIVE_WEIGHTS=float32 chooses speed.
  */
 export async function hostParams(model: Model): Promise<HostParams> {
-  const half = process.env.SCALPEL_NATIVE_WEIGHTS === "float32" ? undefined : halfWeightsOf(model);
+  const half = process.env.SCALPEL_NATIVE_WEIGHTS !== "float32" && halfWeightsOf(model) !== undefined;
   const out: HostParams = {};
   for (const [name, a] of Object.entries(model.params)) {
     const data = await readF32(a.ref);
-    const bits = half && a.ndim >= 2 ? exactHalf(data, half) : undefined;
-    out[name] = bits ? { half: bits, dtype: half!, shape: a.shape.slice() } : { data, shape: a.shape.slice() };
+    const bits = half && a.ndim >= 2 ? exactFloat16(data) : undefined;
+    out[name] = bits ? { half: bits, shape: a.shape.slice() } : { data, shape: a.shape.slice() };
   }
   return out;
 }
 
-/** `data` as half-precision bits when every value survives the round trip; otherwise undefined. */
-function exactHalf(data: Float32Array, dtype: "float16" | "bfloat16"): Uint16Array | undefined {
-  const [toBits, fromBytes] = dtype === "float16" ? [f32ToF16Bits, f16ToF32] : [f32ToBf16Bits, bf16ToF32];
-  const bits = Uint16Array.from(data, toBits);
-  const back = fromBytes(new Uint8Array(bits.buffer));
+/** `data` as float16 bits when every value survives the round trip; otherwise undefined. */
+function exactFloat16(data: Float32Array): Uint16Array | undefined {
+  const bits = Uint16Array.from(data, f32ToF16Bits);
+  const back = f16ToF32(new Uint8Array(bits.buffer));
   for (let i = 0; i < data.length; i++) if (back[i] !== data[i] && !Number.isNaN(data[i])) return undefined;
   return bits;
 }
 
-/**
- * Half-precision weights are graph inputs with defaults (export-forward.ts), about which ORT warns
- * once per weight at load ("will not be treated as constant"): that is the intent, so warnings are
- * not printed for those sessions.
- */
-const sessionOptions = (params: HostParams): ort.InferenceSession.SessionOptions => ({
-  graphOptimizationLevel: "all",
-  executionMode: "sequential",
-  ...(Object.values(params).some((t) => "half" in t) ? { logSeverityLevel: 3 as const } : {}),
-});
-
-function sessionFor(model: Model, spec: ExportSpec): Promise<ort.InferenceSession> {
+function sessionFor(model: Model, spec: ExportSpec): Promise<Session> {
   let c = compiled.get(model);
   if (!c) {
-    c = { params: hostParams(model), sessions: new Map() };
+    const params = hostParams(model);
+    c = { params, weights: params.then(weightTensors), sessions: new Map() };
     compiled.set(model, c);
   }
   const key = JSON.stringify([[...(spec.outputs ?? [])].sort(), [...(spec.additions ?? [])].sort(), spec.lastOnly ?? false, spec.stopAt ?? null, spec.kv ?? false]);
   let s = c.sessions.get(key);
   if (!s) {
-    const params = c.params;
+    const { params, weights, sessions } = c;
     s = (async () => {
-      const host = await params;
-      return ort.InferenceSession.create(encodeModel(exportForward(model.config, host, spec)), sessionOptions(host));
+      const graph = exportForward(model.config, await params, spec);
+      const session = await ort.InferenceSession.create(encodeModel(graph), { graphOptimizationLevel: "all", executionMode: "sequential" });
+      const all = await weights;
+      return { session, weights: Object.fromEntries(session.inputNames.filter((n) => n in all).map((n) => [n, all[n]!])) };
     })();
-    const sessions = c.sessions;
     sessions.set(key, s);
     s.catch(() => sessions.delete(key));
   }
   return s;
+}
+
+/** Tensors over the host arrays (no copy): onnxruntime reads them in place on every call. */
+function weightTensors(params: HostParams): Record<string, ort.Tensor> {
+  return Object.fromEntries(Object.entries(params).map(([n, t]) => [n, "half" in t ? new ort.Tensor("float16", t.half, t.shape) : new ort.Tensor("float32", t.data, t.shape)]));
 }
 
 const float = (a: HostArray) => new ort.Tensor("float32", a.data, a.shape);
@@ -124,11 +130,17 @@ export async function nativeGram(x: HostArray): Promise<Float32Array> {
   return out.gram!.data as Float32Array;
 }
 
+/** Bytes of weights the executor holds for `model` (one copy, shared by its sessions; 0 before first use). */
+export async function nativeWeightBytes(model: Model): Promise<number> {
+  const params = compiled.get(model)?.params;
+  return params ? Object.values(await params).reduce((n, t) => n + ("half" in t ? t.half.byteLength : t.data.byteLength), 0) : 0;
+}
+
 /** Free the sessions compiled for `model`. */
 export function releaseSessions(model: Model): void {
   const c = compiled.get(model);
   compiled.delete(model);
-  for (const s of c?.sessions.values() ?? []) void s.then((session) => session.release()).catch(() => undefined);
+  for (const s of c?.sessions.values() ?? []) void s.then(({ session }) => session.release()).catch(() => undefined);
 }
 
 /** One forward pass of `tokens` (equal-length rows) through the native executor. */
@@ -138,9 +150,9 @@ export async function nativeForward(model: Model, tokens: number[][], options: N
   const additions = options.additions ?? {};
   validateForward(config, tokens, { cache: [...cache], ...(options.attentionMask ? { attentionMask: options.attentionMask } : {}), ...(options.stopAt ? { stopAt: options.stopAt } : {}) });
   const spec: ExportSpec = { outputs: cache, additions: Object.keys(additions), ...(options.lastOnly ? { lastOnly: true } : {}), ...(options.stopAt ? { stopAt: options.stopAt } : {}) };
-  const session = await sessionFor(model, spec);
+  const { session, weights } = await sessionFor(model, spec);
   const plan = planMask(tokens.length, tokens[0]!.length, 0, undefined, options.attentionMask);
-  const feeds = coreFeeds(model, session, tokens, plan);
+  const feeds = { ...weights, ...coreFeeds(model, session, tokens, plan) };
   for (const [hook, a] of Object.entries(additions)) {
     // numpy broadcasting: leading axes of size 1 up to the activation's rank ([d] → [1, 1, d]).
     const rank = activationShape(config, hook).length;
@@ -160,9 +172,9 @@ export function nativeDecoder(model: Model): NativeDecoder {
   let keyMask: number[][] = [];
   let pastLen = 0;
   const run = async (tokens: number[][], mask: number[][]): Promise<Float32Array[]> => {
-    const session = await sessionFor(model, { lastOnly: true, kv: true });
+    const { session, weights } = await sessionFor(model, { lastOnly: true, kv: true });
     const plan = planMask(tokens.length, tokens[0]!.length, pastLen, pastLen ? keyMask : undefined, mask);
-    const feeds = { ...coreFeeds(model, session, tokens, plan), ...past };
+    const feeds = { ...weights, ...coreFeeds(model, session, tokens, plan), ...past };
     const out = await session.run(feeds);
     past = {};
     for (let l = 0; l < nLayers; l++) for (const kv of ["k", "v"]) past[`past_${kv}.${l}`] = out[`present_${kv}.${l}`]!;

@@ -11,7 +11,7 @@
  *   ValueInfoProto    1 name, 2 type → TypeProto 1 tensor_type → 1 elem_type, 2 shape → 1 dim → 1 dim_value | 2 dim_param
  */
 
-export const DTYPE = { float: 1, int32: 6, int64: 7, float16: 10, bfloat16: 16 } as const;
+export const DTYPE = { float: 1, int32: 6, int64: 7, float16: 10 } as const;
 export type OnnxDtype = keyof typeof DTYPE;
 
 export type AttrValue = { f: number } | { i: number } | { ints: number[] };
