@@ -7,7 +7,9 @@
  *         (rotary tables, computed on the host as forward.ts computes them); bias_full and/or
  *         bias_window [R, 1, T, T] (mask.ts's additive biases, R = B or 1); and one input
  *         `add:<hook>` per intervention, added to that hook point's activation (broadcastable
- *         to it: a steering vector α·v at every position is [d], from the prompt's end [B, T, d]).
+ *         to it: a steering vector α·v at every position is [d], from the prompt's end [B, T, d]);
+ *         and every parameter the graph reads, by its scalpel name (float32, or float16 for a
+ *         half checkpoint's matrices), fed on each call from the executor's one host copy.
  * Outputs logits [B, T or 1, V]; `hook:<name>` for every requested hook point.
  *
  * Hooks that are arbitrary functions, and anything that needs gradients, stay on jax-js.
@@ -49,8 +51,8 @@ export function exportForward(config: ModelConfig, params: HostParams, spec: Exp
   const adds = new Set(spec.additions ?? []);
   const declared = new Set<string>();
   /**
-   * A parameter as the session receives it: a graph input named like the parameter (float32, or the
-   * checkpoint's float16/bfloat16), declared on first use. Weights are inputs, not initializers, so
+   * A parameter as the session receives it: a graph input named like the parameter (float32, or
+   * float16 for a half checkpoint's matrices), declared on first use. Weights are inputs, not initializers, so
    * that every session of a model reads the one host copy the executor feeds (onnx-node.ts) instead
    * of holding its own, and so that ORT cannot constant-fold a half weight's cast back to float32.
    */
@@ -281,7 +283,7 @@ function activation(g: GraphBuilder, name: string): (x: string) => string {
   }
 }
 
-/** Tied embeddings: the unembedding is W_Eᵀ, transposed in the graph once (a constant ORT folds). */
+/** Tied embeddings: the unembedding is W_Eᵀ (ORT fuses the transpose into the MatMul: no copy). */
 function tiedUnembed(g: GraphBuilder, p: (name: string) => string): string {
   return g.transpose(p("embed.W_E"), [1, 0]);
 }
