@@ -46,7 +46,7 @@ const compiled = new WeakMap<Model, Compiled>();
  * matrix; a bfloat16 value may lie outside float16's range or precision), so both executors always
  * see the same values. float16, not bfloat16, because onnxruntime-node has no bfloat16 tensors.
  * Half weights are widened per call: memory ×0.5, but KV-cached decoding, which reads every weight
- * per token, runs at about half the speed (bench/README.md); SCALPEL_NATIVE_WEIGHTS=float32 chooses speed.
+ * per token, runs at 0.78–0.90× of float32 (bench/README.md); SCALPEL_NATIVE_WEIGHTS=float32 chooses speed.
  */
 export async function hostParams(model: Model): Promise<HostParams> {
   const half = process.env.SCALPEL_NATIVE_WEIGHTS !== "float32" && halfWeightsOf(model) !== undefined;
