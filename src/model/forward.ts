@@ -28,6 +28,7 @@ import { applyNorm } from "./norms.js";
 import { rotaryTables } from "./rotary.js";
 import type { Arr, ForwardOptions, ForwardResult, KVCache, ModelConfig, Params } from "./types.js";
 import { prepareUnembed, unembed, type Unembed } from "./unembed.js";
+import { embedFromBlocks, splitNames, splitVocabError, vocabBlockRows } from "./vocab-split.js";
 
 /**
  * Weights derived once from a model's own parameters (Model caches them; see model.ts), borrowed
@@ -35,8 +36,10 @@ import { prepareUnembed, unembed, type Unembed } from "./unembed.js";
  * (the unembedding) or skipped (the fused QKV projection: three matmuls instead).
  */
 export interface Prepared {
-  /** The padded unembedding (unembed.ts). */
+  /** The padded unembedding (unembed.ts), in column blocks where the vocabulary is split (vocab-split.ts). */
   unembed?: Unembed;
+  /** W_E's row blocks, only where the vocabulary is split (vocab-split.ts). */
+  embed?: Arr[];
   /** Per layer, W_Q | W_K | W_V side by side ([d_model, (n_heads + 2·n_kv_heads)·d_head]), biases likewise. */
   qkv?: (FusedQKV | undefined)[];
 }
@@ -147,8 +150,10 @@ export function forward(
   const plain = unhooked && !kvIn && !options.returnKV;
   const shape = coreShape(options);
   const keyMask = () => plan.keyMask.map((r) => r.slice());
+  // A split vocabulary matrix stays out of compiled calls: the blocks stand in for it, and it may live on the host.
+  const split = splitNames(config);
   if (internals.jitted && internals.prepared?.unembed && (plain || (unhooked && capacity !== undefined))) {
-    const out = internals.jitted(borrowParams(params), inputs, borrowPrepared(internals.prepared), kvIn?.layers);
+    const out = internals.jitted(borrowParams(params, split), inputs, borrowPrepared(internals.prepared), kvIn?.layers);
     const result: ForwardResult = { logits: out.logits, cache: {} };
     if (out.kv) result.kv = { layers: out.kv, length: past + len, mask: keyMask(), padTo: padTo! };
     return result;
@@ -164,10 +169,12 @@ export function forward(
     const own: Params = {};
     for (const [name, a] of Object.entries(params)) {
       const m = /^blocks\.(\d+)\./.exec(name);
+      if (split.has(name)) continue;
       if (m ? Number(m[1]) < k : name.startsWith("embed.") || name.startsWith("pos_embed.")) own[name] = a.ref;
     }
-    const { qkv } = internals.prepared;
+    const { qkv, embed } = internals.prepared;
     const prefixPrep: Prepared = qkv ? { qkv: qkv.slice(0, k).map((f) => f && { W: f.W.ref, ...(f.b ? { b: f.b.ref } : {}) }) } : {};
+    if (embed) prefixPrep.embed = embed.map((b) => b.ref);
     range.from = { layer: k, resid: internals.prefix(k)(own, coreInputs(config, tokens, plan), prefixPrep) };
   }
   const out = core(config, params, inputs, hooks, kvIn, wantKV, internals.prepared ?? {}, shape, range);
@@ -184,9 +191,9 @@ export function forward(
   return result;
 }
 
-function borrowParams(params: Params): Params {
+function borrowParams(params: Params, skip: ReadonlySet<string>): Params {
   const p: Params = {};
-  for (const [k, v] of Object.entries(params)) p[k] = v.ref;
+  for (const [k, v] of Object.entries(params)) if (!skip.has(k)) p[k] = v.ref;
   return p;
 }
 
@@ -197,7 +204,8 @@ export function coreShape(options: ForwardOptions): CoreShape {
 /** New references to every array of `p` (jit-compiled functions consume their arguments). */
 function borrowPrepared(p: Prepared): Prepared {
   const out: Prepared = {};
-  if (p.unembed) out.unembed = { W: p.unembed.W.ref, ...(p.unembed.b ? { b: p.unembed.b.ref } : {}) };
+  if (p.unembed) out.unembed = { W: p.unembed.W.map((w) => w.ref), ...(p.unembed.b ? { b: p.unembed.b.ref } : {}) };
+  if (p.embed) out.embed = p.embed.map((b) => b.ref);
   if (p.qkv) out.qkv = p.qkv.map((f) => f && { W: f.W.ref, ...(f.b ? { b: f.b.ref } : {}) });
   return out;
 }
@@ -291,7 +299,11 @@ function core(
     inputs.ids.dispose();
     inputs.pos?.dispose();
   } else {
-    x = np.take(get("embed.W_E"), inputs.ids, 0);
+    if (prepared.embed) x = embedFromBlocks(prepared.embed, inputs.ids);
+    else {
+      refuseSplit(config, "embed.W_E");
+      x = np.take(get("embed.W_E"), inputs.ids, 0);
+    }
     if (config.embedScale !== undefined) x = x.mul(Math.fround(config.embedScale));
     x = hooks.point("hook_embed", x);
     if (inputs.pos) x = x.add(hooks.point("hook_pos_embed", np.take(get("pos_embed.W_pos"), inputs.pos, 0)));
@@ -373,9 +385,15 @@ function core(
   }
   if (shape.lastOnly && x.shape[1]! > 1) x = x.slice([], [-1]); // [batch, 1, d_model]: the unembedding is the costly part
   const pu = prepared.unembed;
-  const u = pu ? { W: pu.W.ref, ...(pu.b ? { b: pu.b.ref } : {}) } : prepareUnembed(config, params);
+  if (!pu) refuseSplit(config, config.tiedEmbeddings ? "embed.W_E" : "unembed.W_U");
+  const u = pu ? { W: pu.W.map((w) => w.ref), ...(pu.b ? { b: pu.b.ref } : {}) } : prepareUnembed(config, params);
   const logits = unembed(config, x, u, shape.paddedLogits);
   return wantKV ? { logits, kv: kvOut } : { logits };
+}
+
+/** Vocabulary matrix `name` is about to be used whole: refuse where the model runs it in blocks (vocab-split.ts). */
+function refuseSplit(config: ModelConfig, name: string): void {
+  if (vocabBlockRows(config) !== undefined) throw splitVocabError(name);
 }
 
 /** The Q/K/V weights of one block: the fused copy when there is one, else the three matrices. */

@@ -12,7 +12,8 @@ import { readF32 } from "../tensor/own.js";
 import { applyNorm } from "./norms.js";
 import { softmax } from "./sampling.js";
 import type { Arr, Model } from "./types.js";
-import { prepareUnembed, unembed } from "./unembed.js";
+import { unembed } from "./unembed.js";
+import { unembedWeights } from "./vocab-split.js";
 
 export interface TokenProb {
   id: number;
@@ -67,7 +68,7 @@ export async function logitLens(model: Model, ids: number[], k = 1): Promise<Log
 function readout(model: Model, resid: Arr): Arr {
   const p = model.params;
   const normed = applyNorm(model.config, resid, p["ln_final.w"]!.ref, p["ln_final.b"]?.ref);
-  return unembed(model.config, normed, prepareUnembed(model.config, p));
+  return unembed(model.config, normed, unembedWeights(model.config, p));
 }
 
 export interface AttentionPatterns {

@@ -18,6 +18,7 @@ import type { F32Tensor, HFTensorSource } from "./families/types.js";
 import { createModel } from "./model.js";
 import { markHalfWeights } from "./native/executor.js";
 import type { Model, Params } from "./types.js";
+import { splitNames } from "./vocab-split.js";
 
 export interface LoadOptions {
   /** Use this tokenizer instead of reading tokenizer.json from the directory. */
@@ -29,8 +30,10 @@ export async function loadModelFrom(configJson: Record<string, unknown>, source:
   const family = familyFor(configJson["model_type"], configFile);
   const config = family.parseConfig(configJson, configFile);
   const host = await family.fromHF(config, source);
+  // A vocabulary matrix WebGPU runs in blocks stays in host memory: the GPU then holds only the blocks.
+  const split = splitNames(config);
   const params: Params = {};
-  for (const [name, t] of Object.entries(host)) params[name] = np.array(t.data).reshape(t.shape);
+  for (const [name, t] of Object.entries(host)) params[name] = np.array(t.data, split.has(name) ? { device: "cpu" } : {}).reshape(t.shape);
   return createModel(config, params, tokenizer);
 }
 

@@ -15,7 +15,8 @@ import { coreShape, forward, jitCore, jitPrefix, type JittedCore, type JittedPre
 import { hookNames } from "./hook-names.js";
 import { paramSpecs } from "./param-shapes.js";
 import type { Arr, ForwardOptions, ForwardResult, Model, ModelConfig, Params } from "./types.js";
-import { prepareUnembed, type Unembed } from "./unembed.js";
+import type { Unembed } from "./unembed.js";
+import { embeddingBlocks, splitNames, unembedWeights, vocabBlockRows } from "./vocab-split.js";
 import { markNativeEligible, releaseNative } from "./native/executor.js";
 
 /** Check that params hold every parameter the config implies, with the right shapes. */
@@ -52,7 +53,7 @@ class ModelImpl implements Model {
    * w.r.t. one weight, the others are the model's arrays and their derived copies stay valid.
    * Re-padding the tied unembedding on every apply() took 4.1 s vs 1.2 s for forward().
    */
-  private prepared: { unembed?: Unembed; qkv: (FusedQKV | undefined)[] } = { qkv: [] };
+  private prepared: { unembed?: Unembed; embed?: Arr[]; qkv: (FusedQKV | undefined)[] } = { qkv: [] };
   private disposed = false;
   private readonly names: string[];
   /** Compiled plain forwards, one per combination of paddedLogits / logitsPositions. */
@@ -125,7 +126,9 @@ class ModelImpl implements Model {
     const c = this.config;
     const p = this.prepared;
     const out: Prepared = {};
-    if (same(unembedSources(c, params), unembedSources(c, this.params))) out.unembed = p.unembed ??= prepareUnembed(c, this.params);
+    if (same(unembedSources(c, params), unembedSources(c, this.params))) out.unembed = p.unembed ??= unembedWeights(c, this.params);
+    const rows = vocabBlockRows(c);
+    if (rows !== undefined && params["embed.W_E"] === this.params["embed.W_E"]) out.embed = p.embed ??= embeddingBlocks(this.params["embed.W_E"]!, rows);
     const qkv: (FusedQKV | undefined)[] = [];
     for (let l = 0; l < c.nLayers; l++) {
       const src = qkvSources(this.params, l);
@@ -145,8 +148,9 @@ class ModelImpl implements Model {
     const c = this.config;
     const pp = parent.prepared;
     if (pp.unembed && same(unembedSources(c, this.params), unembedSources(c, parent.params))) {
-      this.prepared.unembed = { W: pp.unembed.W.ref, ...(pp.unembed.b ? { b: pp.unembed.b.ref } : {}) };
+      this.prepared.unembed = { W: pp.unembed.W.map((w) => w.ref), ...(pp.unembed.b ? { b: pp.unembed.b.ref } : {}) };
     }
+    if (pp.embed && this.params["embed.W_E"] === parent.params["embed.W_E"]) this.prepared.embed = pp.embed.map((b) => b.ref);
     pp.qkv.forEach((f, l) => {
       if (f && same(qkvSources(this.params, l), qkvSources(parent.params, l))) this.prepared.qkv[l] = { W: f.W.ref, ...(f.b ? { b: f.b.ref } : {}) };
     });
@@ -182,6 +186,7 @@ class ModelImpl implements Model {
     releaseNative(this);
     disposeTree(this.params);
     if (this.prepared.unembed) disposeTree(this.prepared.unembed);
+    if (this.prepared.embed) disposeTree(this.prepared.embed);
     for (const f of this.prepared.qkv) if (f) disposeTree(f);
     this.prepared = { qkv: [] };
     for (const j of this.jitted.values()) j.dispose();
@@ -201,8 +206,9 @@ export interface CreateModelOptions {
 }
 
 export function createModel(config: ModelConfig, params: Params, tokenizer: Tokenizer, options: CreateModelOptions = {}): Model {
-  // A weight one WebGPU binding cannot hold would make its kernels return zeros: refuse it here.
-  if (engineDevice() === "webgpu") checkBufferLimits(params);
+  // A weight one WebGPU binding cannot hold would make its kernels return zeros: refuse it here,
+  // unless it is a vocabulary matrix, which the model runs in blocks (vocab-split.ts).
+  if (engineDevice() === "webgpu") checkBufferLimits(params, splitNames(config));
   const model = new ModelImpl(config, params, tokenizer, options.jit ?? true);
   markNativeEligible(model);
   return model;

@@ -19,8 +19,8 @@ export function paddedVocab(vocab: number): number {
 }
 
 export interface Unembed {
-  /** [d_model, padded vocab] */
-  W: Arr;
+  /** [d_model, padded vocab] as column blocks: one, or several where WebGPU splits the vocabulary (vocab-split.ts). */
+  W: Arr[];
   /** [padded vocab] */
   b?: Arr;
 }
@@ -38,9 +38,15 @@ export function prepareUnembed(config: ModelConfig, params: Params): Unembed {
     const U = params["unembed.W_U"]!.ref;
     W = pad ? np.concatenate([U, np.zeros([config.dModel, pad])], 1) : U;
   }
+  const b = paddedBias(config, params);
+  return b ? { W: [W], b } : { W: [W] };
+}
+
+/** b_U (borrowed) padded like the unembedding, or undefined without one. Owned by the caller. */
+export function paddedBias(config: ModelConfig, params: Params): Arr | undefined {
   const bU = params["unembed.b_U"];
-  const b = bU ? (pad ? np.concatenate([bU.ref, np.zeros([pad])], 0) : bU.ref) : undefined;
-  return b ? { W, b } : { W };
+  const pad = paddedVocab(config.vocabSize) - config.vocabSize;
+  return bU ? (pad ? np.concatenate([bU.ref, np.zeros([pad])], 0) : bU.ref) : undefined;
 }
 
 /**
@@ -62,7 +68,8 @@ function padMask(vocab: number, padded: number): Arr {
  * with `padded`, [batch, pos, paddedVocab(vocab)] with the padding columns set to PAD_LOGIT.
  */
 export function unembed(config: ModelConfig, x: Arr, u: Unembed, padded = false): Arr {
-  let logits = np.matmul(x, u.W);
+  let logits = u.W.length === 1 ? np.matmul(x, u.W[0]!) : np.concatenate(u.W.map((w) => np.matmul(x.ref, w)), 2);
+  if (u.W.length > 1) x.dispose();
   if (u.b) logits = logits.add(u.b);
   if (config.finalLogitSoftcap) {
     const cap = config.finalLogitSoftcap;

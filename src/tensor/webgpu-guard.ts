@@ -8,8 +8,9 @@
  * - `watchWebGPU` wraps `navigator.gpu.requestAdapter` before jax-js asks for its device, keeps the
  *   device's limits and records its first uncaptured error;
  * - every readback (tensor/own.ts) calls `throwIfWebGPUError`, which turns it into an EngineError;
- * - `checkBufferLimits` refuses, before any kernel runs, a model whose parameter is larger than one
- *   binding can hold (splitting such weights across buffers is not implemented).
+ * - `checkBufferLimits` refuses, before any kernel runs, a model parameter larger than one binding
+ *   can hold, except the vocabulary matrices, which the model splits across buffers
+ *   (model/vocab-split.ts).
  *
  * Browser-safe: it touches only the WebGPU API objects it is given.
  */
@@ -52,9 +53,21 @@ export function watchWebGPU(gpu: GpuLike): void {
   };
 }
 
-/** The limits of the WebGPU device the engine runs on, once it has one. */
+let bindingCap: number | undefined;
+
+/**
+ * Treat the device as binding at most `bytes` per buffer (undefined: the device's own limit).
+ * Tests use it to split tiny models' vocabularies; it changes what scalpel splits and refuses,
+ * not what the device accepts.
+ */
+export function capWebGPUBindings(bytes: number | undefined): void {
+  bindingCap = bytes;
+}
+
+/** The limits of the WebGPU device the engine runs on, once it has one (the binding limit capped by capWebGPUBindings). */
 export function webgpuLimits(): { maxStorageBufferBindingSize: number; maxBufferSize: number } | undefined {
-  return limits;
+  if (!limits || bindingCap === undefined) return limits;
+  return { ...limits, maxStorageBufferBindingSize: Math.min(limits.maxStorageBufferBindingSize, bindingCap) };
 }
 
 /** Throw the first error the WebGPU device reported since the last call (results read since are wrong). */
@@ -67,16 +80,27 @@ export function throwIfWebGPUError(): void {
   });
 }
 
-const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const mb = (bytes: number) => (bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(0)} MiB` : `${bytes} bytes`);
 
-/** Refuse parameters that one WebGPU binding cannot hold on this device (4 bytes per element). */
-export function checkBufferLimits(params: Record<string, { shape: readonly number[] }>): void {
-  if (!limits) return;
+/**
+ * Refuse parameters that one WebGPU binding cannot hold on this device (4 bytes per element),
+ * except those named in `split` (the model cuts them into blocks), which must still fit one buffer
+ * when they live on the device.
+ */
+export function checkBufferLimits(params: Record<string, { shape: readonly number[]; device?: string }>, split: ReadonlySet<string> = new Set()): void {
+  const l = webgpuLimits();
+  if (!l) return;
   for (const [name, p] of Object.entries(params)) {
     const bytes = 4 * p.shape.reduce((a, b) => a * b, 1);
-    if (bytes > limits.maxStorageBufferBindingSize) {
-      throw new EngineError("WEBGPU_BUFFER_LIMIT", `${name} ${JSON.stringify(p.shape)} is ${mb(bytes)}, more than this WebGPU device binds in one buffer (maxStorageBufferBindingSize ${mb(limits.maxStorageBufferBindingSize)}); its kernels would return zeros`, {
-        fix: "run this model on --device wasm (the CPU path); splitting large weights across buffers is not implemented",
+    if (split.has(name)) {
+      if (p.device === "webgpu" && bytes > l.maxBufferSize) {
+        throw new EngineError("WEBGPU_BUFFER_LIMIT", `${name} ${JSON.stringify(p.shape)} is ${mb(bytes)}, more than this WebGPU device holds in one buffer (maxBufferSize ${mb(l.maxBufferSize)})`, {
+          fix: "create it on the host device (np.array(data, { device: \"cpu\" })), as loadModel does: the model copies it to the GPU in blocks",
+        });
+      }
+    } else if (bytes > l.maxStorageBufferBindingSize) {
+      throw new EngineError("WEBGPU_BUFFER_LIMIT", `${name} ${JSON.stringify(p.shape)} is ${mb(bytes)}, more than this WebGPU device binds in one buffer (maxStorageBufferBindingSize ${mb(l.maxStorageBufferBindingSize)}); its kernels would return zeros`, {
+        fix: "run this model on --device wasm (the CPU path); only the vocabulary matrices (embed.W_E, unembed.W_U) are split across buffers",
       });
     }
   }
