@@ -25,7 +25,7 @@ import type { Arr, ModelConfig, Params } from "./types.js";
 import { paddedBias, paddedVocab, prepareUnembed, VOCAB_ALIGN, type Unembed } from "./unembed.js";
 
 /** The parameters this module splits. */
-export const VOCAB_MATRICES: readonly string[] = ["embed.W_E", "unembed.W_U"];
+const VOCAB_MATRICES: readonly string[] = ["embed.W_E", "unembed.W_U"];
 
 /**
  * Rows (vocabulary entries) per block when this model's vocabulary matrices must be split (the

@@ -4,8 +4,9 @@
  *
  * - every family's tiny model with the binding limit capped (capWebGPUBindings) so its
  *   vocabulary of 425 runs as four blocks: logits, padded logits, the embedding hook,
- *   hooked and edited passes and KV-cached greedy decoding against onnxruntime's CPU forward of the
- *   whole matrices (itself pinned to jax-js's Wasm forward by test/model/native-parity.test.ts);
+ *   hooked and edited passes, the logit lens and KV-cached greedy decoding against onnxruntime's
+ *   CPU forward of the whole matrices (itself pinned to jax-js's Wasm forward by
+ *   test/model/native-parity.test.ts), and a ROME edit against the same edit unsplit;
  * - GPT-2 small's real vocabulary matrix (50257 × 768 f32, 154 MB) against the device's own limit,
  *   built on the GPU and loaded through loadModelFrom (which keeps it in host memory).
  *
@@ -197,13 +198,15 @@ test("webgpu split vocabulary: GPT-2 small's 154 MB embedding over the device's 
   const configJson = { model_type: "gpt2", vocab_size: 50257, n_embd: 768, n_layer: 1, n_head: 12, n_positions: 64 };
   const config = familyFor("gpt2", "config.json").parseConfig(configJson, "config.json");
   const tokenizer = wordLevelTokenizer(["a", "b"], { unk: "a" });
-  const rows = [[0, 50256, 25000, 43690, 43711, 11], [50200, 1, 2, 43689, 30000, 50256]];
+  // Ids on both sides of the block boundary (43648 rows per block under 128 MiB) and at both ends.
+  const rows = [[0, 50256, 25000, 43647, 43648, 11], [50200, 1, 2, 43649, 43646, 50256]];
   const built = createModel(config, randomParams(config, 5, { std: 0.02 }), tokenizer);
   const loaded = await loadModelFrom(configJson, hfSource(await toHFTensors(built)), tokenizer);
   try {
     assert.equal(built.params["embed.W_E"]!.device, "webgpu");
     assert.equal(loaded.params["embed.W_E"]!.device, "cpu", "the loader keeps the split matrix in host memory");
-    assert.ok(vocabBlockRows(config)! < 50257);
+    if (limit === 2 ** 27) assert.equal(vocabBlockRows(config), 43648);
+    else assert.ok(vocabBlockRows(config)! < 50257);
     const cpu = await nativeForward(built, rows);
     for (const [name, model] of [["built", built], ["loaded", loaded]] as const) {
       const logits = await readF32(model.forward(rows).logits!);
