@@ -27,7 +27,7 @@ import { mlp } from "./mlp.js";
 import { applyNorm } from "./norms.js";
 import { rotaryTables } from "./rotary.js";
 import type { Arr, ForwardOptions, ForwardResult, KVCache, ModelConfig, Params } from "./types.js";
-import { prepareUnembed, unembed, type Unembed } from "./unembed.js";
+import { borrowUnembed, prepareUnembed, unembed, type Unembed } from "./unembed.js";
 import { embedFromBlocks, splitNames, splitVocabError, vocabBlockRows } from "./vocab-split.js";
 
 /**
@@ -204,7 +204,7 @@ export function coreShape(options: ForwardOptions): CoreShape {
 /** New references to every array of `p` (jit-compiled functions consume their arguments). */
 function borrowPrepared(p: Prepared): Prepared {
   const out: Prepared = {};
-  if (p.unembed) out.unembed = { W: p.unembed.W.map((w) => w.ref), ...(p.unembed.b ? { b: p.unembed.b.ref } : {}) };
+  if (p.unembed) out.unembed = borrowUnembed(p.unembed);
   if (p.embed) out.embed = p.embed.map((b) => b.ref);
   if (p.qkv) out.qkv = p.qkv.map((f) => f && { W: f.W.ref, ...(f.b ? { b: f.b.ref } : {}) });
   return out;
@@ -386,7 +386,7 @@ function core(
   if (shape.lastOnly && x.shape[1]! > 1) x = x.slice([], [-1]); // [batch, 1, d_model]: the unembedding is the costly part
   const pu = prepared.unembed;
   if (!pu) refuseSplit(config, config.tiedEmbeddings ? "embed.W_E" : "unembed.W_U");
-  const u = pu ? { W: pu.W.map((w) => w.ref), ...(pu.b ? { b: pu.b.ref } : {}) } : prepareUnembed(config, params);
+  const u = pu ? borrowUnembed(pu) : prepareUnembed(config, params);
   const logits = unembed(config, x, u, shape.paddedLogits);
   return wantKV ? { logits, kv: kvOut } : { logits };
 }

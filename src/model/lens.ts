@@ -8,11 +8,11 @@
  * norm, unembedding and soft-cap: the same functions the forward pass uses), so the row of the
  * last block equals the model's own logits. Row 0 is the embedding (resid_pre of block 0).
  */
-import { readF32 } from "../tensor/own.js";
+import { disposeTree, readF32 } from "../tensor/own.js";
 import { applyNorm } from "./norms.js";
 import { softmax } from "./sampling.js";
 import type { Arr, Model } from "./types.js";
-import { unembed } from "./unembed.js";
+import { borrowUnembed, unembed, type Unembed } from "./unembed.js";
 import { unembedWeights } from "./vocab-split.js";
 
 export interface TokenProb {
@@ -57,18 +57,24 @@ export async function logitLens(model: Model, ids: number[], k = 1): Promise<Log
   const { cache } = model.forward([ids], { cache: points, stopAt: points.at(-1)! });
   const V = model.config.vocabSize;
   const top: TokenProb[][][] = [];
-  for (const point of points) {
-    const logits = await readF32(readout(model, cache[point]!));
-    top.push(ids.map((_, t) => topK(model, softmax(logits.subarray(t * V, (t + 1) * V)), k)));
+  // Built once for every point: padding (and, on WebGPU, copying vocabulary blocks) is not per readout work.
+  const u = unembedWeights(model.config, model.params);
+  try {
+    for (const point of points) {
+      const logits = await readF32(readout(model, cache[point]!, u));
+      top.push(ids.map((_, t) => topK(model, softmax(logits.subarray(t * V, (t + 1) * V)), k)));
+    }
+  } finally {
+    disposeTree(u);
   }
   return { points, tokens: ids.map((id) => model.tokenizer.decode([id])), top };
 }
 
-/** ln_final(resid) · W_U (+ b_U, soft-cap) with the model's own parameters; `resid` consumed. [1, pos, vocab]. */
-function readout(model: Model, resid: Arr): Arr {
+/** ln_final(resid) · W_U (+ b_U, soft-cap) with the model's own parameters (`u` borrowed); `resid` consumed. [1, pos, vocab]. */
+function readout(model: Model, resid: Arr, u: Unembed): Arr {
   const p = model.params;
   const normed = applyNorm(model.config, resid, p["ln_final.w"]!.ref, p["ln_final.b"]?.ref);
-  return unembed(model.config, normed, unembedWeights(model.config, p));
+  return unembed(model.config, normed, borrowUnembed(u));
 }
 
 export interface AttentionPatterns {

@@ -15,7 +15,7 @@ import { coreShape, forward, jitCore, jitPrefix, type JittedCore, type JittedPre
 import { hookNames } from "./hook-names.js";
 import { paramSpecs } from "./param-shapes.js";
 import type { Arr, ForwardOptions, ForwardResult, Model, ModelConfig, Params } from "./types.js";
-import type { Unembed } from "./unembed.js";
+import { borrowUnembed, type Unembed } from "./unembed.js";
 import { embeddingBlocks, splitNames, unembedWeights, vocabBlockRows } from "./vocab-split.js";
 import { markNativeEligible, releaseNative } from "./native/executor.js";
 
@@ -148,7 +148,7 @@ class ModelImpl implements Model {
     const c = this.config;
     const pp = parent.prepared;
     if (pp.unembed && same(unembedSources(c, this.params), unembedSources(c, parent.params))) {
-      this.prepared.unembed = { W: pp.unembed.W.map((w) => w.ref), ...(pp.unembed.b ? { b: pp.unembed.b.ref } : {}) };
+      this.prepared.unembed = borrowUnembed(pp.unembed);
     }
     if (pp.embed && this.params["embed.W_E"] === parent.params["embed.W_E"]) this.prepared.embed = pp.embed.map((b) => b.ref);
     pp.qkv.forEach((f, l) => {

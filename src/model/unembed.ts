@@ -25,25 +25,37 @@ export interface Unembed {
   b?: Arr;
 }
 
-/** Padded W_U / b_U built from borrowed params (tied → W_Eᵀ). The result is owned by the caller. */
-export function prepareUnembed(config: ModelConfig, params: Params): Unembed {
-  const V = config.vocabSize;
-  const pad = paddedVocab(V) - V;
-  let W: Arr;
-  if (config.tiedEmbeddings) {
-    const E = params["embed.W_E"]!.ref;
-    // `.add(0)` materialises the transpose: a matmul against a transposed view ran ~4× slower.
-    W = (pad ? np.concatenate([E, np.zeros([pad, config.dModel])], 0) : E).transpose().add(0);
-  } else {
-    const U = params["unembed.W_U"]!.ref;
-    W = pad ? np.concatenate([U, np.zeros([config.dModel, pad])], 1) : U;
-  }
+/** New references to every array of `u` (for a consumer that takes ownership). */
+export function borrowUnembed(u: Unembed): Unembed {
+  return { W: u.W.map((w) => w.ref), ...(u.b ? { b: u.b.ref } : {}) };
+}
+
+/**
+ * Padded W_U / b_U built from borrowed params (tied → W_Eᵀ). The result is owned by the caller.
+ * `blocks` (consumed): the vocabulary matrix already cut along the vocabulary (vocab-split.ts:
+ * W_E row blocks when tied, W_U column blocks otherwise) instead of the whole one.
+ */
+export function prepareUnembed(config: ModelConfig, params: Params, blocks?: Arr[]): Unembed {
+  const source = config.tiedEmbeddings ? params["embed.W_E"]! : params["unembed.W_U"]!;
+  const W = unembedBlocks(config, blocks ?? [source.ref]);
   const b = paddedBias(config, params);
-  return b ? { W: [W], b } : { W: [W] };
+  return b ? { W, b } : { W };
+}
+
+/** Blocks of the vocabulary matrix (consumed) → the padded unembedding's column blocks [d_model, n]: zero padding on the last, tied ones transposed. */
+function unembedBlocks(config: ModelConfig, blocks: Arr[]): Arr[] {
+  const pad = paddedVocab(config.vocabSize) - config.vocabSize;
+  const d = config.dModel;
+  return blocks.map((b, i) => {
+    const last = i === blocks.length - 1 && pad > 0;
+    // `.add(0)` materialises the transpose: a matmul against a transposed view ran ~4× slower.
+    if (config.tiedEmbeddings) return (last ? np.concatenate([b, np.zeros([pad, d])], 0) : b).transpose().add(0);
+    return last ? np.concatenate([b, np.zeros([d, pad])], 1) : b;
+  });
 }
 
 /** b_U (borrowed) padded like the unembedding, or undefined without one. Owned by the caller. */
-export function paddedBias(config: ModelConfig, params: Params): Arr | undefined {
+function paddedBias(config: ModelConfig, params: Params): Arr | undefined {
   const bU = params["unembed.b_U"];
   const pad = paddedVocab(config.vocabSize) - config.vocabSize;
   return bU ? (pad ? np.concatenate([bU.ref, np.zeros([pad])], 0) : bU.ref) : undefined;

@@ -22,7 +22,7 @@ import { engineDevice } from "../tensor/engine.js";
 import { matrixBlocks } from "../tensor/matrix-blocks.js";
 import { webgpuLimits } from "../tensor/webgpu-guard.js";
 import type { Arr, ModelConfig, Params } from "./types.js";
-import { paddedBias, paddedVocab, prepareUnembed, VOCAB_ALIGN, type Unembed } from "./unembed.js";
+import { paddedVocab, prepareUnembed, VOCAB_ALIGN, type Unembed } from "./unembed.js";
 
 /** The parameters this module splits. */
 const VOCAB_MATRICES: readonly string[] = ["embed.W_E", "unembed.W_U"];
@@ -45,9 +45,12 @@ export function vocabBlockRows(config: ModelConfig): number | undefined {
   return rows;
 }
 
+const NONE: ReadonlySet<string> = new Set();
+const SPLIT: ReadonlySet<string> = new Set(VOCAB_MATRICES);
+
 /** The parameters this model splits (none unless vocabBlockRows says so). */
-export function splitNames(config: ModelConfig): Set<string> {
-  return new Set(vocabBlockRows(config) === undefined ? [] : VOCAB_MATRICES);
+export function splitNames(config: ModelConfig): ReadonlySet<string> {
+  return vocabBlockRows(config) === undefined ? NONE : SPLIT;
 }
 
 /** W_E [vocab, d] (borrowed) as row blocks on the GPU (owned by the caller). */
@@ -80,18 +83,7 @@ export function unembedWeights(config: ModelConfig, params: Params): Unembed {
   const rows = vocabBlockRows(config);
   if (rows === undefined) return prepareUnembed(config, params);
   const tied = config.tiedEmbeddings === true;
-  const blocks = matrixBlocks(params[tied ? "embed.W_E" : "unembed.W_U"]!, tied ? 0 : 1, rows);
-  const last = blocks.length - 1;
-  const pad = paddedVocab(config.vocabSize) - config.vocabSize;
-  const W = blocks.map((b, i) => {
-    if (tied) {
-      const padded = i === last && pad ? np.concatenate([b, np.zeros([pad, config.dModel])], 0) : b;
-      return padded.transpose().add(0); // materialised: a matmul against a transposed view ran ~4× slower
-    }
-    return i === last && pad ? np.concatenate([b, np.zeros([config.dModel, pad])], 1) : b;
-  });
-  const b = paddedBias(config, params);
-  return b ? { W, b } : { W };
+  return prepareUnembed(config, params, matrixBlocks(params[tied ? "embed.W_E" : "unembed.W_U"]!, tied ? 0 : 1, rows));
 }
 
 /** The error for a pass whose vocabulary matrix is not the one the blocks were copied from. */
