@@ -51,7 +51,8 @@ usage: scalpel train-default [--variant small|m] [--out DIR] [--seed N] [--steps
 
 The same seed gives a byte-identical world and tokenizer, and on the same machine the same
 weights. Training checkpoints go to DIR/../.train-<name>-<seed> (second stage: …-stage2) and a
-killed run continues from the last one. At the end the model's knowledge is measured (facts with
+killed run continues from the last one. A step-N folder is self-contained: put under the same
+path on another machine (copied, or committed with git add -f), it resumes the run there. At the end the model's knowledge is measured (facts with
 trained and held-out templates, arithmetic in GSM8K's #### format, the behaviour marker, tool
 calls) and written to DIR/training.json with both stages' loss curves.`;
 
