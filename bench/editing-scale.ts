@@ -18,7 +18,7 @@
  *
  * Resumable: the out file keeps every finished section and, for the one under way, every finished
  * editor call's per-case metrics; run the same command again after an interruption and it goes on
- * from the next call (the 10k run is ten calls of about an hour each on 2 cores).
+ * from the next call (the 10k run is ten such calls).
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";

@@ -13,6 +13,17 @@
  *
  * with Adam (torch defaults) at lr v_lr for at most v_num_grad_steps steps (stopping once L < 5e-2),
  * δ projected back to ‖δ‖ ≤ clamp_norm_factor · ‖v₀‖ after each step. Returns v₀ + δ.
+ *
+ * Many requests at once (MEMIT's z* for a batch): each request keeps its own δ, Adam state, norm
+ * clamp and stopping test, so each result is the one-request optimisation's. The rows of every
+ * request still optimising run together and their losses are summed: the sum's gradient with
+ * respect to one request's δ is that request's own gradient (rows never attend across rows, and
+ * each δ enters only its request's rows), so one backward pass serves them all.
+ *
+ * Where δ is added at blocks.L.hook_resid_post or blocks.L.hook_mlp_out (both end in the
+ * residual stream after block L: resid_post = resid_mid + mlp_out), the unedited residual stream
+ * after block L is computed once and each step runs blocks L+1… from it plus δ
+ * (ForwardOptions.startFrom): the same function of δ without recomputing the earlier blocks.
  */
 import { numpy as np, valueAndGrad, nn } from "@jax-js/jax";
 import { ConfigError } from "../errors.js";
@@ -57,136 +68,173 @@ export async function computeTargetVector(
   /** Called after every evaluated step (diagnostics: does δ converge, does the norm clamp bind). */
   observe?: (step: ValueStep) => void,
 ): Promise<ValueResult> {
+  const [result] = await computeTargetVectors(model, [request], hp, templates, hook, observe && ((_, s) => observe(s)));
+  return result!;
+}
+
+/** One prompt row of one request: a rewriting prompt + target[:-1], or an essence (KL) prompt. */
+interface Row {
+  req: number;
+  tokens: number[];
+  /** The subject's last token: where δ is added, and where a KL row's distribution is read. */
+  at: number;
+  kl: boolean;
+  /** A rewriting row's teacher-forced target tokens: position, id, loss weight. */
+  nll: { pos: number; id: number; w: number }[];
+  /** The unedited residual stream after the resume layer ([len × d_model]; resumed passes only). */
+  resid?: Float32Array;
+  /** A KL row's unedited log-probabilities at the subject (padded vocabulary). */
+  klRef?: Float32Array;
+}
+
+/** The target vectors of several requests, optimised together (see the top of the file); results in request order. */
+export async function computeTargetVectors(
+  model: Model,
+  requests: EditRequest[],
+  hp: ValueHparams,
+  templates: string[],
+  hook: string,
+  /** Called after every evaluated step of every request. */
+  observe?: (request: number, step: ValueStep) => void,
+  /** Logit entries per pass under `grad` (rows × positions × vocabulary): the memory bound, LOGITS_PER_PASS by default. */
+  logitsPerPass = LOGITS_PER_PASS,
+): Promise<ValueResult[]> {
   const tok = model.tokenizer;
-  if (hp.vLossLayer !== model.config.nLayers - 1) {
-    throw new ConfigError("EDIT_HPARAMS", `v_loss_layer ${hp.vLossLayer} is not the model's last layer (${model.config.nLayers - 1}); only the final logits are supported`, {
+  const { dModel: d, nLayers } = model.config;
+  if (hp.vLossLayer !== nLayers - 1) {
+    throw new ConfigError("EDIT_HPARAMS", `v_loss_layer ${hp.vLossLayer} is not the model's last layer (${nLayers - 1}); only the final logits are supported`, {
       field: "vLossLayer",
-      fix: `set v_loss_layer to ${model.config.nLayers - 1}`,
+      fix: `set v_loss_layer to ${nLayers - 1}`,
     });
   }
-  const prompt = request.prompt;
-  const target = targetIds(tok, fill(prompt, request.subject), request.targetNew);
-  // Rewriting prompts: template(prompt)(subject) + target[:-1], predicting target at the end.
-  const rows: number[][] = [];
-  const lookups: number[] = [];
-  const nllPos: { row: number; pos: number; id: number }[] = [];
-  for (const c of templates) {
-    const t = fill(c, prompt);
-    const { index } = subjectLastIndex(tok, t, request.subject);
-    const ids = encodePrompt(tok, fill(t, request.subject));
-    target.forEach((id, j) => nllPos.push({ row: rows.length, pos: ids.length - 1 + j, id }));
-    rows.push([...ids, ...target.slice(0, -1)]);
-    lookups.push(index);
-  }
-  const nRewrite = rows.length;
-  for (const k of hp.klPrompts) {
-    const { ids, index } = subjectLastIndex(tok, k, request.subject);
-    rows.push(ids);
-    lookups.push(index);
-  }
-  const nKl = rows.length - nRewrite;
-  const d = model.config.dModel;
-  // Rows run in chunks (LOGITS_PER_PASS; the loss is a sum over rows, so gradients add up): a
-  // GPT-2-sized model's logits for 22 rows under `grad` otherwise outgrow the Wasm 4 GiB memory.
-  const chunks: Chunk[] = [];
-  const Tmax = Math.max(...rows.map((r) => r.length));
-  const perPass = Math.max(1, Math.floor(LOGITS_PER_PASS / (Tmax * model.config.vocabSize)));
-  for (let s0 = 0; s0 < rows.length; s0 += perPass) {
-    const e0 = Math.min(rows.length, s0 + perPass);
-    const { tokens, mask } = padRight(rows.slice(s0, e0), padIdOf(tok));
-    const B = e0 - s0;
-    const T = tokens[0]!.length;
-    const at = new Float32Array(B * T);
-    for (let b = 0; b < B; b++) at[b * T + lookups[s0 + b]!] = 1;
-    const tgt = new Int32Array(B * T);
-    const w = new Float32Array(B * T);
-    for (const { row, pos, id } of nllPos) {
-      if (row < s0 || row >= e0) continue;
-      tgt[(row - s0) * T + pos] = id;
-      w[(row - s0) * T + pos] = 1 / (target.length * nRewrite);
+  const rows: Row[] = [];
+  const firstRow: number[] = [];
+  for (const [req, request] of requests.entries()) {
+    // Rewriting prompts: template(prompt)(subject) + target[:-1], predicting target at the end.
+    const prompt = request.prompt;
+    const target = targetIds(tok, fill(prompt, request.subject), request.targetNew);
+    firstRow.push(rows.length);
+    for (const c of templates) {
+      const t = fill(c, prompt);
+      const { index } = subjectLastIndex(tok, t, request.subject);
+      const ids = encodePrompt(tok, fill(t, request.subject));
+      const nll = target.map((id, j) => ({ pos: ids.length - 1 + j, id, w: 1 / (target.length * templates.length) }));
+      rows.push({ req, tokens: [...ids, ...target.slice(0, -1)], at: index, kl: false, nll });
     }
-    const klFrom = Math.max(0, nRewrite - s0);
-    chunks.push({
-      tokens, mask, T, klFrom, nKlHere: B - klFrom,
-      at: np.array(at).reshape([B, T, 1]),
-      tgt: np.array(tgt, { dtype: np.int32 }).reshape([B, T]),
-      w: np.array(w).reshape([B, T]),
-      ...(B > klFrom ? { klAt: np.array(at.slice(klFrom * T)).reshape([B - klFrom, T, 1]) } : {}),
-    });
+    for (const k of hp.klPrompts) {
+      const { ids, index } = subjectLastIndex(tok, k, request.subject);
+      rows.push({ req, tokens: ids, at: index, kl: true, nll: [] });
+    }
   }
+  const point = /^blocks\.(\d+)\.hook_(?:resid_post|mlp_out)$/.exec(hook);
+  const resume = point ? { layer: Number(point[1]) + 1, hook: `blocks.${point[1]}.hook_resid_post` } : undefined;
+  const nKl = hp.klPrompts.length;
 
-  // Unedited pass: v₀ (first rewriting prompt's subject token) and the KL reference distributions.
-  let init = new Float32Array(d);
-  for (const [c, ch] of chunks.entries()) {
-    const { cache, logits } = model.forward(ch.tokens, { attentionMask: ch.mask, cache: [hook], paddedLogits: true });
+  // Unedited pass: v₀, the residual stream to resume from, and the KL reference distributions.
+  const inits = requests.map(() => new Float32Array(d));
+  for (const chunk of chunkRows(rows, model.config.vocabSize, logitsPerPass)) {
+    const ch = chunkInputs(model, chunk);
+    const points = [...new Set([hook, ...(resume ? [resume.hook] : [])])];
+    const { cache, logits } = model.forward(ch.tokens, { attentionMask: ch.mask, cache: points, paddedLogits: true });
     const act = await readF32(cache[hook]!);
-    if (c === 0) init = act.slice(lookups[0]! * d, (lookups[0]! + 1) * d);
-    if (ch.klAt) ch.klInit = klLogProbs(logits!, ch.klAt.ref, ch.klFrom);
-    else logits!.dispose();
-  }
-  const initNorm = Math.hypot(...init);
-
-  /** The loss of one chunk (plus the weight decay on the first), and its NLL part. */
-  const chunkLoss = (ch: Chunk, first: boolean) => (delta: Arr): Arr => {
-    const { logits, cache } = model.forward(ch.tokens, {
-      attentionMask: ch.mask,
-      paddedLogits: true,
-      hooks: { [hook]: (x) => x.add(ch.at.ref.mul(delta.ref)) },
+    const resid = resume && (resume.hook === hook ? act : await readF32(cache[resume.hook]!)); // readF32 consumes
+    chunk.forEach((r, b) => {
+      const rowAt = (b * ch.T + r.at) * d;
+      if (rows[firstRow[r.req]!] === r) inits[r.req] = act.slice(rowAt, rowAt + d);
+      if (resid) r.resid = resid.slice(b * ch.T * d, (b * ch.T + r.tokens.length) * d);
     });
-    disposeTree(cache);
-    const { logprobs, greedy } = tokenLogprobs(logits!.ref, ch.tgt.ref);
-    greedy.dispose();
-    const nll = logprobs.mul(ch.w.ref).sum().mul(-1);
-    let total = nll.ref;
-    if (ch.klAt && hp.klFactor !== 0) {
-      const lp = klLogProbs(logits!, ch.klAt.ref, ch.klFrom);
-      // KL(P_δ ‖ P_0) per prompt, mean over prompts (torch kl_div(init, cur, log_target, batchmean)).
-      const kl = np.exp(lp.ref).mul(lp.sub(ch.klInit!.ref)).sum().mul(hp.klFactor / nKl);
-      total = total.add(kl);
+    if (ch.klAt) {
+      const lp = await readF32(klLogProbs(logits!, ch.klAt.ref, ch.klFrom));
+      const V = lp.length / (chunk.length - ch.klFrom);
+      chunk.slice(ch.klFrom).forEach((r, k) => (r.klRef = lp.slice(k * V, (k + 1) * V)));
     } else logits!.dispose();
-    if (first) {
-      // ‖δ‖ with a tiny floor so the gradient at δ = 0 is 0 (as torch.norm's), not NaN.
-      total = total.add(np.sqrt(delta.ref.mul(delta.ref).sum().add(1e-12)).mul(hp.vWeightDecay / (initNorm * initNorm)));
+    ch.dispose();
+  }
+
+  // δ per request, optimised by Adam on the host (d_model numbers each).
+  const norms = inits.map((v) => Math.hypot(...v));
+  const deltas = requests.map(() => new Float32Array(d));
+
+  /** Loss and gradient of every request in `active` at its δ, and the NLL part (host, summed over chunks). */
+  const evaluate = async (active: number[]) => {
+    const value = new Map(active.map((i) => [i, 0]));
+    const nll = new Map(active.map((i) => [i, 0]));
+    const grad = new Map(active.map((i) => [i, new Float32Array(d)]));
+    const live = new Set(active);
+    for (const chunk of chunkRows(rows.filter((r) => live.has(r.req)), model.config.vocabSize, logitsPerPass)) {
+      await nextMacrotask(); // util/macrotask.ts: lets V8 release what autodiff kept alive
+      const ch = chunkInputs(model, chunk, resume !== undefined);
+      const D = new Float32Array(ch.reqs.length * d);
+      ch.reqs.forEach((i, c) => D.set(deltas[i]!, c * d));
+      const loss = (delta: Arr): [Arr, Arr[]] => {
+        const add = np.matmul(ch.sel.ref, delta).reshape([chunk.length, 1, d]).mul(ch.at.ref);
+        const { logits, cache } = resume
+          ? model.forward(ch.tokens, { attentionMask: ch.mask, paddedLogits: true, startFrom: { layer: resume.layer, resid: ch.resid!.ref.add(add) } })
+          : model.forward(ch.tokens, { attentionMask: ch.mask, paddedLogits: true, hooks: { [hook]: (x) => x.add(add) } });
+        disposeTree(cache);
+        const { logprobs, greedy } = tokenLogprobs(logits!.ref, ch.tgt.ref);
+        greedy.dispose();
+        const rowNll = logprobs.mul(ch.w.ref).sum(1).mul(-1);
+        if (!ch.klAt || hp.klFactor === 0) {
+          logits!.dispose();
+          return [rowNll.ref.sum(), [rowNll]];
+        }
+        // KL(P_δ ‖ P_0) per prompt, mean over prompts (torch kl_div(init, cur, log_target, batchmean)).
+        const lp = klLogProbs(logits!, ch.klAt.ref, ch.klFrom);
+        const rowKl = np.exp(lp.ref).mul(lp.sub(ch.klRef!.ref)).sum(1).mul(hp.klFactor / nKl);
+        return [rowNll.ref.sum().add(rowKl.ref.sum()), [rowNll, rowKl]];
+      };
+      const [[total, aux], g] = valueAndGrad(loss, { hasAux: true })(np.array(D).reshape([ch.reqs.length, d])) as unknown as [[Arr, Arr[]], Arr];
+      total.dispose();
+      const rowNll = await readF32(aux[0]!);
+      const rowKl = aux[1] ? await readF32(aux[1]) : undefined;
+      const gd = await readF32(g);
+      chunk.forEach((r, b) => {
+        const kl = rowKl && b >= ch.klFrom ? rowKl[b - ch.klFrom]! : 0;
+        value.set(r.req, value.get(r.req)! + rowNll[b]! + kl);
+        nll.set(r.req, nll.get(r.req)! + rowNll[b]!);
+      });
+      ch.reqs.forEach((i, c) => {
+        const gi = grad.get(i)!;
+        for (let j = 0; j < d; j++) gi[j]! += gd[c * d + j]!;
+      });
+      ch.dispose();
     }
-    delta.dispose();
-    return np.stack([total, nll]);
-  };
-  const grads = chunks.map((ch, c) => valueAndGrad((delta: Arr) => chunkLoss(ch, c === 0)(delta).slice(0)));
-  /** Loss and its gradient at δ (host), summed over chunks. */
-  const evaluate = async (delta: Float32Array): Promise<{ value: number; grad: Float32Array }> => {
-    let value = 0;
-    const grad = new Float32Array(d);
-    for (const vg of grads) {
-      const [v, g] = vg(np.array(delta));
-      value += (await readF32(v))[0]!;
-      const gd = await readF32(g as Arr);
-      for (let i = 0; i < d; i++) grad[i]! += gd[i]!;
+    // v_weight_decay · ‖δ‖ / ‖v₀‖², with a tiny floor so the gradient at δ = 0 is 0 (as torch.norm's), not NaN.
+    for (const i of active) {
+      const c = hp.vWeightDecay / (norms[i]! * norms[i]!);
+      const n = Math.sqrt(deltas[i]!.reduce((s, x) => s + x * x, 0) + 1e-12);
+      value.set(i, value.get(i)! + c * n);
+      const gi = grad.get(i)!;
+      for (let j = 0; j < d; j++) gi[j]! += (c * deltas[i]![j]!) / n;
     }
-    return { value, grad };
+    return { value, nll, grad };
   };
 
-  // Adam over δ on the host (d_model numbers).
-  const delta = new Float32Array(d);
-  const adam = new Adam(d, hp.vLr);
-  const maxNorm = hp.clampNormFactor * initNorm;
-  let last = NaN;
-  let steps = 0;
-  for (let it = 0; it < hp.vNumGradSteps; it++) {
-    await nextMacrotask(); // util/macrotask.ts: lets V8 release what autodiff kept alive
-    const { value, grad } = await evaluate(delta);
-    last = value;
-    steps = it + 1;
-    observe?.({ step: it, loss: value, clampRatio: Math.hypot(...delta) / maxNorm });
-    if (value < 5e-2 || it === hp.vNumGradSteps - 1) break;
-    adam.step(delta, grad);
-    const n = Math.hypot(...delta);
-    if (n > maxNorm) for (let i = 0; i < d; i++) delta[i]! *= maxNorm / n;
+  const adams = requests.map(() => new Adam(d, hp.vLr));
+  const results = inits.map((init): ValueResult => ({ target: init, init, loss: NaN, steps: 0, nll: NaN }));
+  let active = requests.map((_, i) => i);
+  for (let it = 0; it < hp.vNumGradSteps && active.length > 0; it++) {
+    const { value, nll, grad } = await evaluate(active);
+    const still: number[] = [];
+    for (const i of active) {
+      const delta = deltas[i]!;
+      const maxNorm = hp.clampNormFactor * norms[i]!;
+      const r = results[i]!;
+      r.loss = value.get(i)!;
+      r.nll = nll.get(i)!;
+      r.steps = it + 1;
+      observe?.(i, { step: it, loss: r.loss, clampRatio: Math.hypot(...delta) / maxNorm });
+      if (r.loss < 5e-2 || it === hp.vNumGradSteps - 1) continue;
+      adams[i]!.step(delta, grad.get(i)!);
+      const n = Math.hypot(...delta);
+      if (n > maxNorm) for (let j = 0; j < d; j++) delta[j]! *= maxNorm / n;
+      still.push(i);
+    }
+    active = still;
   }
-  // The NLL part at the final δ (for diagnostics).
-  let lastNll = 0;
-  for (const [c, ch] of chunks.entries()) lastNll += (await readF32(chunkLoss(ch, c === 0)(np.array(delta))))[1]!;
-  for (const ch of chunks) for (const a of [ch.at, ch.tgt, ch.w, ch.klAt, ch.klInit]) a?.dispose();
-  return { target: init.map((v, i) => v + delta[i]!), init, loss: last, steps, nll: lastNll };
+  // δ is not changed after its last evaluation, so the loss and NLL above are at the final δ.
+  return results.map((r, i) => ({ ...r, target: r.init.map((v, j) => v + deltas[i]![j]!) }));
 }
 
 /**
@@ -196,18 +244,89 @@ export async function computeTargetVector(
  */
 const LOGITS_PER_PASS = 1 << 22;
 
-interface Chunk {
+/** Consecutive rows in passes of at most `budget` logit entries, each pass's rewriting rows before its KL rows. */
+function chunkRows(rows: Row[], vocab: number, budget: number): Row[][] {
+  const chunks: Row[][] = [];
+  let current: Row[] = [];
+  let T = 0;
+  for (const r of rows) {
+    if (current.length > 0 && (current.length + 1) * Math.max(T, r.tokens.length) * vocab > budget) {
+      chunks.push(current);
+      current = [];
+      T = 0;
+    }
+    current.push(r);
+    T = Math.max(T, r.tokens.length);
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks.map((c) => [...c.filter((r) => !r.kl), ...c.filter((r) => r.kl)]);
+}
+
+/** A pass's device inputs (right-padded rows). */
+interface ChunkInputs {
   tokens: number[][];
   mask: number[][];
   T: number;
-  /** Index (within the chunk) of its first KL row, and how many KL rows it holds. */
-  klFrom: number;
-  nKlHere: number;
+  /** The requests with rows here, and [rows, requests] one-hot: which δ each row gets. */
+  reqs: number[];
+  sel: Arr;
+  /** [rows, T, 1]: 1 at each row's subject token. */
   at: Arr;
+  /** [rows, T]: target ids and loss weights. */
   tgt: Arr;
   w: Arr;
+  /** Index of the first KL row; their subject positions and unedited log-probabilities. */
+  klFrom: number;
   klAt?: Arr;
-  klInit?: Arr;
+  klRef?: Arr;
+  /** [rows, T, d_model]: the unedited residual stream to resume from. */
+  resid?: Arr;
+  dispose(): void;
+}
+
+function chunkInputs(model: Model, chunk: Row[], withResid = false): ChunkInputs {
+  const { tokens, mask } = padRight(chunk.map((r) => r.tokens), padIdOf(model.tokenizer));
+  const B = chunk.length;
+  const T = tokens[0]!.length;
+  const d = model.config.dModel;
+  const reqs = [...new Set(chunk.map((r) => r.req))];
+  const sel = new Float32Array(B * reqs.length);
+  const at = new Float32Array(B * T);
+  const tgt = new Int32Array(B * T);
+  const w = new Float32Array(B * T);
+  chunk.forEach((r, b) => {
+    sel[b * reqs.length + reqs.indexOf(r.req)] = 1;
+    at[b * T + r.at] = 1;
+    for (const { pos, id, w: weight } of r.nll) {
+      tgt[b * T + pos] = id;
+      w[b * T + pos] = weight;
+    }
+  });
+  const klFrom = chunk.findIndex((r) => r.kl) < 0 ? B : chunk.findIndex((r) => r.kl);
+  const out: ChunkInputs = {
+    tokens, mask, T, reqs, klFrom,
+    sel: np.array(sel).reshape([B, reqs.length]),
+    at: np.array(at).reshape([B, T, 1]),
+    tgt: np.array(tgt, { dtype: np.int32 }).reshape([B, T]),
+    w: np.array(w).reshape([B, T]),
+    dispose: () => disposeTree([out.sel, out.at, out.tgt, out.w, out.klAt, out.klRef, out.resid].filter((a) => a !== undefined) as Arr[]),
+  };
+  if (klFrom < B) {
+    out.klAt = np.array(at.slice(klFrom * T)).reshape([B - klFrom, T, 1]);
+    const kl = chunk.slice(klFrom);
+    if (kl.every((r) => r.klRef)) {
+      const V = kl[0]!.klRef!.length;
+      const ref = new Float32Array(kl.length * V);
+      kl.forEach((r, k) => ref.set(r.klRef!, k * V));
+      out.klRef = np.array(ref).reshape([kl.length, V]);
+    }
+  }
+  if (withResid) {
+    const resid = new Float32Array(B * T * d);
+    chunk.forEach((r, b) => resid.set(r.resid!, b * T * d));
+    out.resid = np.array(resid).reshape([B, T, d]);
+  }
+  return out;
 }
 
 /** log-softmax of the logits at the KL prompts' subject tokens: [nKl, vocab_padded]. Consumes logits and sel. */

@@ -10,7 +10,7 @@ export { readHparams, defaultsFor, type EditorName } from "./hparams-yaml.js";
 export { collectMom2, moment, mom2Key, type Mom2Stats, type Mom2Options, type StatsStore } from "./covariance.js";
 export { keyCovariance, declaredCorpus, factWorldCorpus, type Corpus } from "./mom2.js";
 export { EditCaches } from "./caches.js";
-export { computeTargetVector } from "./compute-value.js";
+export { computeTargetVector, computeTargetVectors } from "./compute-value.js";
 export { averagedKeys, keysAt } from "./compute-key.js";
 export { contextTemplates } from "./context-templates.js";
 export { EDITOR_DEFINITIONS } from "./definitions.js";

@@ -4,7 +4,8 @@
  *
  * Many edits at once, spread over a range of layers R = hparams.layers:
  *  1. z*_i for every request (compute_z, paper eq. 16): the residual stream after the last layer of
- *     R, at the subject's last token, optimised as ROME's v* (compute-value.ts).
+ *     R, at the subject's last token, optimised as ROME's v* (compute-value.ts; all requests in one
+ *     batched optimisation whose results are the one-request ones).
  *  2. For each layer l in R, in order, on the model with the earlier layers' updates applied:
  *     K = template-averaged keys of all requests at l ([d_mlp × n], compute_ks);
  *     R = (z* − h_L(plain prompt)) / (|R| − i), the remaining residual divided over the remaining
@@ -17,7 +18,7 @@ import { applyPatch, type HostF32, type WeightPatch } from "../model/patch.js";
 import { modelHash } from "../model/hash.js";
 import type { Model } from "../model/types.js";
 import { activationsAtSubject, averagedKeys } from "./compute-key.js";
-import { computeTargetVector } from "./compute-value.js";
+import { computeTargetVectors } from "./compute-value.js";
 import { contextTemplates } from "./context-templates.js";
 import type { MemitHparams } from "./hparams.js";
 import { cholesky64, choleskySolve64, mat64, solve64, type Mat64 } from "../analysis/linalg64.js";
@@ -97,15 +98,14 @@ export async function spreadOverLayers(
 ): Promise<SpreadResult> {
   const templates = await contextTemplates(model, hp, context.seed ?? 0, context.caches);
   const zLayer = hp.layers[hp.layers.length - 1]!;
-  const zs: Float32Array[] = given ? [...given] : [];
-  const nll: number[] = [];
-  for (const [i, r] of (given ? [] : requests).entries()) {
-    context.onProgress?.(`${method} z*`, i, requests.length);
-    const z = await computeTargetVector(model, r, hp, templates.flat(), `blocks.${zLayer}.hook_resid_post`);
-    zs.push(z.target);
-    nll.push(z.nll);
-  }
-  context.onProgress?.(`${method} z*`, requests.length, requests.length);
+  // All requests' z* optimised together (compute-value.ts): each is its one-request result.
+  let shown = -1;
+  const z = given ? undefined : await computeTargetVectors(model, requests, hp, templates.flat(), `blocks.${zLayer}.hook_resid_post`, (_, s) => {
+    if (s.step > shown) context.onProgress?.(`${method} z*`, (shown = s.step), hp.vNumGradSteps);
+  });
+  context.onProgress?.(`${method} z*`, hp.vNumGradSteps, hp.vNumGradSteps);
+  const zs = given ? [...given] : z!.map((r) => r.target);
+  const nll = z ? z.map((r) => r.nll) : [];
   const deltas: Record<string, HostF32> = {};
   let current = model;
   for (const [i, layer] of hp.layers.entries()) {

@@ -40,6 +40,19 @@ export function validateForward(config: ModelConfig, tokens: number[][], options
   }
   const len = tokens[0]?.length ?? 0;
   if (tokens.length === 0 || len === 0) throw new ConfigError("EMPTY_INPUT", "tokens must be a non-empty [batch][pos] array", { field: "tokens" });
+  const start = options.startFrom;
+  if (start) {
+    const want = [tokens.length, len, config.dModel];
+    if (!(Number.isInteger(start.layer) && start.layer >= 0 && start.layer <= config.nLayers)) {
+      throw new ConfigError("BAD_OPTION", `startFrom.layer must be an integer in [0, ${config.nLayers}], got ${start.layer}`, { field: "startFrom.layer" });
+    }
+    if (start.resid.shape.join() !== want.join()) {
+      throw new ConfigError("BAD_OPTION", `startFrom.resid must be [${want.join(", ")}] (batch, pos, d_model), got [${start.resid.shape.join(", ")}]`, { field: "startFrom.resid" });
+    }
+    if (options.kv || options.returnKV || options.kvPadTo !== undefined) {
+      throw new ConfigError("BAD_OPTION", "startFrom cannot be combined with a KV cache: the skipped blocks would have no keys and values", { field: "startFrom", fix: "run the whole pass to build a KV cache" });
+    }
+  }
   const q = options.queryPositions;
   if (q !== undefined && (q.length !== tokens.length || q.some((p) => !(Number.isInteger(p) && p >= 0 && p < len)))) {
     throw new ConfigError("BAD_OPTION", `queryPositions must hold one position in [0, ${len}) per row (${tokens.length} rows)`, { field: "queryPositions" });

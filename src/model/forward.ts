@@ -147,7 +147,7 @@ export function forward(
   const noHooks = !options.hooks || Object.keys(options.hooks).length === 0;
   const noCache = !options.cache || (Array.isArray(options.cache) && options.cache.length === 0);
   const unhooked = noHooks && noCache && options.stopAt === undefined;
-  const plain = unhooked && !kvIn && !options.returnKV;
+  const plain = unhooked && !kvIn && !options.returnKV && !options.startFrom;
   const shape = coreShape(options);
   const keyMask = () => plan.keyMask.map((r) => r.slice());
   // A split vocabulary matrix stays out of compiled calls: the blocks stand in for it, and it may live on the host.
@@ -161,9 +161,9 @@ export function forward(
   const positions = Array.from({ length: len }, (_, t) => past + t);
   const hooks = new HookRunner(options.hooks, options.cache, options.stopAt, positions, options.promptLength, options.queryPositions ?? lastRealPositions(batch, len, options.attentionMask));
   const wantKV = options.returnKV === true || kvIn !== undefined;
-  const range: CoreRange = {};
+  const range: CoreRange = options.startFrom ? { from: options.startFrom } : {};
   const k = Math.min(internals.ownLayers ?? 0, firstHookedLayer(config, options), config.nLayers - 1);
-  if (k > 0 && internals.prefix && internals.prepared && !kvIn && !wantKV) {
+  if (!range.from && k > 0 && internals.prefix && internals.prepared && !kvIn && !wantKV) {
     // Only the prefix's own parameters go in: a grad tracer passed to a compiled function would
     // make jax-js differentiate through it (measured ~4× slower than eager).
     const own: Params = {};

@@ -162,6 +162,15 @@ export interface ForwardOptions {
   /** Stop after this hook point has been computed (logits are then not computed). */
   stopAt?: string;
   /**
+   * Begin the pass at block `layer` with `resid` ([batch, pos, d_model], consumed) as its
+   * hook_resid_pre, in place of the embedding and blocks 0…layer−1, whose hook points are not
+   * reached; `layer` = n_layers leaves only the final norm and the unembedding. `tokens` and
+   * `attentionMask` still give the shape, the positions and the mask. Why: passes that differ only
+   * after some layer (a vector optimised there, as ROME's v* and MEMIT's z*) compute the earlier
+   * blocks once. Not with a KV cache.
+   */
+  startFrom?: { layer: number; resid: Arr };
+  /**
    * Return the logits at the padded vocabulary width: [batch, pos, paddedVocab(vocab)] (the next
    * multiple of 64, model/unembed.ts), the padding columns set to PAD_LOGIT (−1e9) and the real
    * columns 0…vocab−1 unchanged. Softmax, logsumexp, argmax and gathers of real ids give the same

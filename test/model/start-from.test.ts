@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { numpy as np } from "@jax-js/jax";
+import { ConfigError } from "../../src/errors.js";
+import { readF32Sync } from "../../src/tensor/own.js";
+import { maxAbsDiff, tinyModel, tokenRows, type Variant } from "./helpers.js";
+
+const VARIANTS: Variant[] = ["gpt2", "llama", "mistral", "gemma2", "gptj", "parallel"];
+
+for (const variant of VARIANTS) {
+  test(`${variant}: a pass started at block k from a residual stream gives the full pass with that stream there, for every k`, () => {
+    const model = tinyModel(variant);
+    const tokens = tokenRows(2, 6, model.config.vocabSize);
+    // Right padding in the second row: positions and mask must come out as in the full pass.
+    const attentionMask = [[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]];
+    const n = model.config.nLayers;
+    // The stream entering block k (k = n: after the last block).
+    const points = [...Array.from({ length: n }, (_, l) => `blocks.${l}.hook_resid_pre`), `blocks.${n - 1}.hook_resid_post`];
+    const { cache } = model.forward(tokens, { attentionMask, cache: points });
+    const shift = np.array(Float32Array.from({ length: 2 * 6 * model.config.dModel }, (_, i) => Math.sin(i))).reshape([2, 6, model.config.dModel]);
+    for (let k = 0; k <= n; k++) {
+      // Shifted, so a pass that ignored startFrom would differ.
+      const whole = model.forward(tokens, { attentionMask, paddedLogits: true, hooks: { [points[k]!]: (x) => x.add(shift.ref) } });
+      const want = readF32Sync(whole.logits!);
+      const out = model.forward(tokens, { attentionMask, paddedLogits: true, startFrom: { layer: k, resid: cache[points[k]!]!.ref.add(shift.ref) } });
+      const got = readF32Sync(out.logits!);
+      assert.ok(maxAbsDiff(got, want) < 1e-5, `k = ${k}: max |Δ| ${maxAbsDiff(got, want)}`);
+    }
+    for (const a of [...Object.values(cache), shift]) a.dispose();
+    model.dispose();
+  });
+}
+
+test("startFrom: hooks before the start are not reached, later ones run and change the result", () => {
+  const model = tinyModel("llama");
+  const tokens = tokenRows(1, 5, model.config.vocabSize);
+  const { cache } = model.forward(tokens, { cache: ["blocks.1.hook_resid_pre"] });
+  const called: string[] = [];
+  const hooks = {
+    hook_embed: (x: never) => (called.push("hook_embed"), x),
+    "blocks.0.hook_mlp_out": (x: never) => (called.push("blocks.0.hook_mlp_out"), x),
+    "blocks.1.hook_mlp_out": (x: { mul(v: number): never }) => (called.push("blocks.1.hook_mlp_out"), x.mul(0)),
+  };
+  const out = model.forward(tokens, { hooks: hooks as never, startFrom: { layer: 1, resid: cache["blocks.1.hook_resid_pre"]!.ref } });
+  assert.deepEqual(called, ["blocks.1.hook_mlp_out"]);
+  // The same ablation on the whole pass gives the same logits: the start is where the pass picks up.
+  const whole = model.forward(tokens, { hooks: { "blocks.1.hook_mlp_out": (x) => x.mul(0) } });
+  assert.ok(maxAbsDiff(readF32Sync(out.logits!), readF32Sync(whole.logits!)) < 1e-5);
+  cache["blocks.1.hook_resid_pre"]!.dispose();
+  model.dispose();
+});
+
+test("startFrom: a bad layer, a misshapen residual stream or a KV cache is a ConfigError naming the field", () => {
+  const model = tinyModel("gpt2");
+  const tokens = tokenRows(2, 4, model.config.vocabSize);
+  const d = model.config.dModel;
+  const cases: [object, RegExp][] = [
+    [{ startFrom: { layer: 3, resid: np.zeros([2, 4, d]) } }, /startFrom\.layer must be an integer in \[0, 2\]/],
+    [{ startFrom: { layer: 1, resid: np.zeros([2, 3, d]) } }, /startFrom\.resid must be \[2, 4, 32\]/],
+    [{ startFrom: { layer: 1, resid: np.zeros([2, 4, d]) }, returnKV: true }, /cannot be combined with a KV cache/],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(() => model.forward(tokens, options), (e: unknown) => e instanceof ConfigError && message.test(e.message));
+    (options as { startFrom: { resid: { dispose(): void } } }).startFrom.resid.dispose();
+  }
+  model.dispose();
+});
