@@ -24,6 +24,11 @@
  * residual stream after block L: resid_post = resid_mid + mlp_out), the unedited residual stream
  * after block L is computed once and each step runs blocks L+1… from it plus δ
  * (ForwardOptions.startFrom): the same function of δ without recomputing the earlier blocks.
+ *
+ * Logits are computed only where the loss reads them (ForwardOptions.logitsPositions): a rewriting
+ * row's target positions, a KL row's subject token. The reference code unembeds every position and
+ * gathers; the loss, and so δ, is the same, but the unembedding and its backward pass (most of a
+ * pass through the last blocks: vocab × d_model per position) run for 1–3 positions a row, not all.
  */
 import { numpy as np, valueAndGrad, nn } from "@jax-js/jax";
 import { ConfigError } from "../errors.js";
@@ -135,7 +140,7 @@ export async function computeTargetVectors(
   for (const chunk of chunkRows(rows, model.config.vocabSize, logitsPerPass)) {
     const ch = chunkInputs(model, chunk);
     const points = [...new Set([hook, ...(resume ? [resume.hook] : [])])];
-    const { cache, logits } = model.forward(ch.tokens, { attentionMask: ch.mask, cache: points, paddedLogits: true });
+    const { cache, logits } = model.forward(ch.tokens, { attentionMask: ch.mask, cache: points, paddedLogits: true, logitsPositions: ch.positions });
     const act = await readF32(cache[hook]!);
     const resid = resume && (resume.hook === hook ? act : await readF32(cache[resume.hook]!)); // readF32 consumes
     chunk.forEach((r, b) => {
@@ -143,8 +148,8 @@ export async function computeTargetVectors(
       if (rows[firstRow[r.req]!] === r) inits[r.req] = act.slice(rowAt, rowAt + d);
       if (resid) r.resid = resid.slice(b * ch.T * d, (b * ch.T + r.tokens.length) * d);
     });
-    if (ch.klAt) {
-      const lp = await readF32(klLogProbs(logits!, ch.klAt.ref, ch.klFrom));
+    if (ch.klFrom < chunk.length) {
+      const lp = await readF32(klLogProbs(logits!, ch.klFrom));
       const V = lp.length / (chunk.length - ch.klFrom);
       chunk.slice(ch.klFrom).forEach((r, k) => (r.klRef = lp.slice(k * V, (k + 1) * V)));
     } else logits!.dispose();
@@ -168,19 +173,20 @@ export async function computeTargetVectors(
       ch.reqs.forEach((i, c) => D.set(deltas[i]!, c * d));
       const loss = (delta: Arr): [Arr, Arr[]] => {
         const add = np.matmul(ch.sel.ref, delta).reshape([chunk.length, 1, d]).mul(ch.at.ref);
+        const opts = { attentionMask: ch.mask, paddedLogits: true, logitsPositions: ch.positions } as const;
         const { logits, cache } = resume
-          ? model.forward(ch.tokens, { attentionMask: ch.mask, paddedLogits: true, startFrom: { layer: resume.layer, resid: ch.resid!.ref.add(add) } })
-          : model.forward(ch.tokens, { attentionMask: ch.mask, paddedLogits: true, hooks: { [hook]: (x) => x.add(add) } });
+          ? model.forward(ch.tokens, { ...opts, startFrom: { layer: resume.layer, resid: ch.resid!.ref.add(add) } })
+          : model.forward(ch.tokens, { ...opts, hooks: { [hook]: (x) => x.add(add) } });
         disposeTree(cache);
         const { logprobs, greedy } = tokenLogprobs(logits!.ref, ch.tgt.ref);
         greedy.dispose();
         const rowNll = logprobs.mul(ch.w.ref).sum(1).mul(-1);
-        if (!ch.klAt || hp.klFactor === 0) {
+        if (ch.klFrom === chunk.length || hp.klFactor === 0) {
           logits!.dispose();
           return [rowNll.ref.sum(), [rowNll]];
         }
         // KL(P_δ ‖ P_0) per prompt, mean over prompts (torch kl_div(init, cur, log_target, batchmean)).
-        const lp = klLogProbs(logits!, ch.klAt.ref, ch.klFrom);
+        const lp = klLogProbs(logits!, ch.klFrom);
         const rowKl = np.exp(lp.ref).mul(lp.sub(ch.klRef!.ref)).sum(1).mul(hp.klFactor / nKl);
         return [rowNll.ref.sum().add(rowKl.ref.sum()), [rowNll, rowKl]];
       };
@@ -238,9 +244,11 @@ export async function computeTargetVectors(
 }
 
 /**
- * Logit entries per forward pass under `grad`: rows are split so that rows × positions × vocab stays
- * below this (4M floats: 4 rows of 17 tokens for GPT-2's vocabulary; every row at once for the
- * built-in model). Measured: 22 GPT-2 rows at once exceeded the Wasm backend's 4 GiB; 8 peaked at 3.9 GB RSS.
+ * Rows per forward pass under `grad`: rows are split so that rows × positions × vocab stays below
+ * this (4M: 4 rows of 17 tokens for GPT-2's vocabulary; every row at once for the built-in model).
+ * Measured when every position got logits: 22 GPT-2 rows at once exceeded the Wasm backend's 4 GiB;
+ * 8 peaked at 3.9 GB RSS. Logits now cover only the loss's positions, so the bound is loose on the
+ * logits and leaves room for the activations; it was kept rather than re-measured.
  */
 const LOGITS_PER_PASS = 1 << 22;
 
@@ -272,12 +280,16 @@ interface ChunkInputs {
   sel: Arr;
   /** [rows, T, 1]: 1 at each row's subject token. */
   at: Arr;
-  /** [rows, T]: target ids and loss weights. */
+  /**
+   * The positions each row's loss reads, the only ones that get logits: a rewriting row's target
+   * positions, a KL row's subject token (first). Rows with fewer repeat their first (weight 0).
+   */
+  positions: number[][];
+  /** [rows, P]: target ids and loss weights at those positions. */
   tgt: Arr;
   w: Arr;
-  /** Index of the first KL row; their subject positions and unedited log-probabilities. */
+  /** Index of the first KL row (rows.length if none); the KL rows' unedited log-probabilities. */
   klFrom: number;
-  klAt?: Arr;
   klRef?: Arr;
   /** [rows, T, d_model]: the unedited residual stream to resume from. */
   resid?: Arr;
@@ -292,27 +304,29 @@ function chunkInputs(model: Model, chunk: Row[], withResid = false): ChunkInputs
   const reqs = [...new Set(chunk.map((r) => r.req))];
   const sel = new Float32Array(B * reqs.length);
   const at = new Float32Array(B * T);
-  const tgt = new Int32Array(B * T);
-  const w = new Float32Array(B * T);
+  const positions = chunk.map((r) => (r.kl ? [r.at] : r.nll.map((t) => t.pos)));
+  const P = Math.max(...positions.map((p) => p.length));
+  for (const p of positions) while (p.length < P) p.push(p[0]!);
+  const tgt = new Int32Array(B * P);
+  const w = new Float32Array(B * P);
   chunk.forEach((r, b) => {
     sel[b * reqs.length + reqs.indexOf(r.req)] = 1;
     at[b * T + r.at] = 1;
-    for (const { pos, id, w: weight } of r.nll) {
-      tgt[b * T + pos] = id;
-      w[b * T + pos] = weight;
-    }
+    r.nll.forEach(({ id, w: weight }, p) => {
+      tgt[b * P + p] = id;
+      w[b * P + p] = weight;
+    });
   });
   const klFrom = chunk.findIndex((r) => r.kl) < 0 ? B : chunk.findIndex((r) => r.kl);
   const out: ChunkInputs = {
-    tokens, mask, T, reqs, klFrom,
+    tokens, mask, T, reqs, klFrom, positions,
     sel: np.array(sel).reshape([B, reqs.length]),
     at: np.array(at).reshape([B, T, 1]),
-    tgt: np.array(tgt, { dtype: np.int32 }).reshape([B, T]),
-    w: np.array(w).reshape([B, T]),
-    dispose: () => disposeTree([out.sel, out.at, out.tgt, out.w, out.klAt, out.klRef, out.resid].filter((a) => a !== undefined) as Arr[]),
+    tgt: np.array(tgt, { dtype: np.int32 }).reshape([B, P]),
+    w: np.array(w).reshape([B, P]),
+    dispose: () => disposeTree([out.sel, out.at, out.tgt, out.w, out.klRef, out.resid].filter((a) => a !== undefined) as Arr[]),
   };
   if (klFrom < B) {
-    out.klAt = np.array(at.slice(klFrom * T)).reshape([B - klFrom, T, 1]);
     const kl = chunk.slice(klFrom);
     if (kl.every((r) => r.klRef)) {
       const V = kl[0]!.klRef!.length;
@@ -329,11 +343,9 @@ function chunkInputs(model: Model, chunk: Row[], withResid = false): ChunkInputs
   return out;
 }
 
-/** log-softmax of the logits at the KL prompts' subject tokens: [nKl, vocab_padded]. Consumes logits and sel. */
-function klLogProbs(logits: Arr, sel: Arr, nRewrite: number): Arr {
-  const [B] = logits.shape as [number, number, number];
-  const rows = logits.slice([nRewrite, B]);
-  // Padding columns are −1e9: times 0 they vanish, times 1 they stay −1e9 (no ∞ · 0).
-  const picked = rows.mul(sel).sum(1);
+/** log-softmax of the KL rows' logits at their subject token (their first position): [nKl, vocab_padded]. Consumes logits. */
+function klLogProbs(logits: Arr, nRewrite: number): Arr {
+  const [B, , V] = logits.shape as [number, number, number];
+  const picked = logits.slice([nRewrite, B], [0, 1]).reshape([B - nRewrite, V]);
   return picked.ref.sub(nn.logsumexp(picked, -1, { keepdims: true }));
 }

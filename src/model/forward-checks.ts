@@ -30,16 +30,13 @@ export function validateForward(config: ModelConfig, tokens: number[][], options
   for (const name of Object.keys(options.hooks ?? {})) checkName(config, name, "hooks");
   if (Array.isArray(options.cache)) for (const name of options.cache as string[]) checkName(config, name, "cache");
   if (options.stopAt !== undefined) checkName(config, options.stopAt, "stopAt");
-  const lp = options.logitsPositions;
-  if (lp !== undefined && lp !== "all" && lp !== "last") {
-    throw new ConfigError("BAD_OPTION", `logitsPositions must be "all" or "last", got ${JSON.stringify(lp)}`, { field: "logitsPositions" });
-  }
+  const len = tokens[0]?.length ?? 0;
   const padTo = options.kvPadTo;
   if (padTo !== undefined && !(Number.isInteger(padTo) && padTo > 0)) {
     throw new ConfigError("BAD_OPTION", `kvPadTo must be a positive integer, got ${padTo}`, { field: "kvPadTo" });
   }
-  const len = tokens[0]?.length ?? 0;
   if (tokens.length === 0 || len === 0) throw new ConfigError("EMPTY_INPUT", "tokens must be a non-empty [batch][pos] array", { field: "tokens" });
+  checkLogitsPositions(options.logitsPositions, tokens.length, len);
   const start = options.startFrom;
   if (start) {
     const want = [tokens.length, len, config.dModel];
@@ -90,4 +87,18 @@ export function paramGetter(params: Params) {
   };
   const opt = (name: string): Arr | undefined => params[name]?.ref;
   return { get, opt };
+}
+
+/** "all", "last", or a rectangular [batch][P] list of positions inside the pass. */
+function checkLogitsPositions(lp: ForwardOptions["logitsPositions"], batch: number, len: number): void {
+  if (lp === undefined || lp === "all" || lp === "last") return;
+  const bad = (why: string) => new ConfigError("BAD_OPTION", `logitsPositions ${why}`, { field: "logitsPositions", fix: 'give "all", "last", or one list of positions per row, each of the same length' });
+  if (!Array.isArray(lp)) throw bad(`must be "all", "last" or positions per row, got ${JSON.stringify(lp)}`);
+  if (lp.length !== batch) throw bad(`has ${lp.length} rows for a batch of ${batch}`);
+  const P = lp[0]?.length ?? 0;
+  if (P === 0) throw bad("lists no position for row 0");
+  lp.forEach((row, b) => {
+    if (!Array.isArray(row) || row.length !== P) throw bad(`row ${b} has ${Array.isArray(row) ? row.length : "no"} positions, row 0 has ${P}`);
+    for (const t of row) if (!Number.isInteger(t) || t < 0 || t >= len) throw bad(`row ${b}: position ${t} is outside 0…${len - 1}`);
+  });
 }

@@ -67,6 +67,8 @@ export interface CoreInputs {
   sin?: Arr;
   /** [1, 1, capacity, len]: one-hot placement of this call's keys/values in a cache with room. */
   place?: Arr;
+  /** [batch, P, len]: one-hot choice of the positions that get logits (logitsPositions as lists). */
+  pick?: Arr;
 }
 
 type KVLayers = { k: Arr; v: Arr }[];
@@ -100,6 +102,14 @@ function coreInputs(config: ModelConfig, tokens: number[][], plan: MaskPlan, cap
     inputs.place = np.array(place).reshape([1, 1, capacity, len]);
   }
   return inputs;
+}
+
+/** [batch, P, len] one-hot rows selecting each row's listed positions (a matmul, so gradients flow as through any other). */
+function pickMatrix(positions: number[][], len: number): Arr {
+  const P = positions[0]!.length;
+  const pick = new Float32Array(positions.length * P * len);
+  positions.forEach((row, b) => row.forEach((t, p) => (pick[(b * P + p) * len + t] = 1)));
+  return np.array(pick).reshape([positions.length, P, len]);
 }
 
 const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
@@ -144,15 +154,16 @@ export function forward(
   }
   const plan: MaskPlan = planMask(batch, len, past, kvIn?.mask, options.attentionMask);
   const inputs = coreInputs(config, tokens, plan, capacity);
+  if (Array.isArray(options.logitsPositions)) inputs.pick = pickMatrix(options.logitsPositions, len);
   const noHooks = !options.hooks || Object.keys(options.hooks).length === 0;
   const noCache = !options.cache || (Array.isArray(options.cache) && options.cache.length === 0);
   const unhooked = noHooks && noCache && options.stopAt === undefined;
-  const plain = unhooked && !kvIn && !options.returnKV && !options.startFrom;
+  const plain = unhooked && !kvIn && !options.returnKV && !options.startFrom && !inputs.pick;
   const shape = coreShape(options);
   const keyMask = () => plan.keyMask.map((r) => r.slice());
   // A split vocabulary matrix stays out of compiled calls: the blocks stand in for it, and it may live on the host.
   const split = splitNames(config);
-  if (internals.jitted && internals.prepared?.unembed && (plain || (unhooked && capacity !== undefined))) {
+  if (internals.jitted && internals.prepared?.unembed && (plain || (unhooked && capacity !== undefined && !inputs.pick))) {
     const out = internals.jitted(borrowParams(params, split), inputs, borrowPrepared(internals.prepared), kvIn?.layers);
     const result: ForwardResult = { logits: out.logits, cache: {} };
     if (out.kv) result.kv = { layers: out.kv, length: past + len, mask: keyMask(), padTo: padTo! };
@@ -376,6 +387,7 @@ function core(
   if (hooks.stopped) {
     // Ended early: no logits, and an incomplete cache is no cache.
     x.dispose();
+    inputs.pick?.dispose();
     for (const kv of kvOut) {
       kv.k.dispose();
       kv.v.dispose();
@@ -383,7 +395,9 @@ function core(
     if (kvIn) for (let l = kvOut.length; l < kvIn.layers.length; l++) tree.dispose(kvIn.layers[l]);
     return {};
   }
-  if (shape.lastOnly && x.shape[1]! > 1) x = x.slice([], [-1]); // [batch, 1, d_model]: the unembedding is the costly part
+  // The unembedding is the costly part: [batch, 1 or P, d_model] when only some positions get logits.
+  if (inputs.pick) x = np.matmul(inputs.pick, x);
+  else if (shape.lastOnly && x.shape[1]! > 1) x = x.slice([], [-1]);
   const pu = prepared.unembed;
   if (!pu) refuseSplit(config, config.tiedEmbeddings ? "embed.W_E" : "unembed.W_U");
   const u = pu ? borrowUnembed(pu) : prepareUnembed(config, params);
