@@ -9,7 +9,7 @@
  */
 import { numpy as np, valueAndGrad } from "@jax-js/jax";
 import { UsageError } from "../errors.js";
-import { tokenLogprobs } from "../eval/logprobs.js";
+import { lossPositions, tokenLogprobs } from "../eval/logprobs.js";
 import { padIdOf, padRight } from "../edit/tokens.js";
 import type { Arr, Model } from "../model/types.js";
 import { disposeTree, readF32 } from "../tensor/own.js";
@@ -24,8 +24,10 @@ interface Prepared {
   tokens: number[][];
   mask: number[][];
   T: number;
+  /** Each row's target positions (padded with weight 0): the only positions that get logits. */
+  positions: number[][];
+  /** [B, P]: the target ids there, and 1/|target| (the row's mean; 0 on padding). */
   targets: Arr;
-  /** 1/|target| at target positions (the row's mean), 0 elsewhere: [B, T]. */
   weights: Arr;
 }
 
@@ -48,7 +50,12 @@ function prepare(model: Model, rows: readonly AttackRow[]): Prepared {
       w[b * T + j - 1] = 1 / n;
     }
   });
-  return { tokens, mask, T, targets: np.array(tgt, { dtype: np.int32 }).reshape([rows.length, T]), weights: np.array(w).reshape([rows.length, T]) };
+  const at = lossPositions(tgt, w, rows.length, T);
+  return {
+    tokens, mask, T, positions: at.positions,
+    targets: np.array(at.targets, { dtype: np.int32 }).reshape([rows.length, at.P]),
+    weights: np.array(at.weights).reshape([rows.length, at.P]),
+  };
 }
 
 /** Σ_rows loss(row) · scale as a device scalar, with δ added at hook_embed (differentiable in δ). */
@@ -56,6 +63,7 @@ function batchLoss(model: Model, p: Prepared, delta: Arr | undefined, scale: num
   const { logits, cache } = model.forward(p.tokens, {
     attentionMask: p.mask,
     paddedLogits: true,
+    logitsPositions: p.positions,
     ...(delta ? { hooks: { hook_embed: (x: Arr) => x.add(delta) } } : {}),
   });
   disposeTree(cache);
@@ -69,7 +77,7 @@ export async function rowLosses(model: Model, rows: readonly AttackRow[], batchS
   const out: number[] = [];
   for (let s = 0; s < rows.length; s += batchSize) {
     const p = prepare(model, rows.slice(s, s + batchSize));
-    const { logits, cache } = model.forward(p.tokens, { attentionMask: p.mask, paddedLogits: true });
+    const { logits, cache } = model.forward(p.tokens, { attentionMask: p.mask, paddedLogits: true, logitsPositions: p.positions });
     disposeTree(cache);
     const { logprobs, greedy } = tokenLogprobs(logits!, p.targets);
     greedy.dispose();

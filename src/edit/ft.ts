@@ -15,7 +15,7 @@
  * train W_out only, the matrix the brief and ROME's comparison name.
  */
 import { numpy as np, valueAndGrad } from "@jax-js/jax";
-import { tokenLogprobs } from "../eval/logprobs.js";
+import { lossPositions, tokenLogprobs } from "../eval/logprobs.js";
 import type { WeightPatch } from "../model/patch.js";
 import { modelHash } from "../model/hash.js";
 import type { Arr, Model, Params } from "../model/types.js";
@@ -99,14 +99,15 @@ export async function ftEdit(model: Model, requests: EditRequest[], hp: FtHparam
     context.onProgress?.(method, step, hp.numSteps);
     let lossSum = 0;
     for (const b of batches) {
-      const T = b.tokens[0]!.length;
       const B = b.tokens.length;
-      const tgt = np.array(b.targets, { dtype: np.int32 }).reshape([B, T]);
-      const wts = np.array(b.weights).reshape([B, T]);
+      // Logits only at the scored target positions (the rest of the pass is unchanged).
+      const at = lossPositions(b.targets, b.weights, B, b.tokens[0]!.length);
+      const tgt = np.array(at.targets, { dtype: np.int32 }).reshape([B, at.P]);
+      const wts = np.array(at.weights).reshape([B, at.P]);
       const loss = (ws: Arr[]): Arr => {
         const p = others();
         names.forEach((n, i) => (p[n] = ws[i]!));
-        const { logits, cache } = model.apply(p, b.tokens, { attentionMask: b.mask, paddedLogits: true });
+        const { logits, cache } = model.apply(p, b.tokens, { attentionMask: b.mask, paddedLogits: true, logitsPositions: at.positions });
         disposeTree(cache);
         const { logprobs, greedy } = tokenLogprobs(logits!, tgt.ref);
         greedy.dispose();

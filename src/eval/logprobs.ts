@@ -191,6 +191,31 @@ async function scoreOnHost(native: NativeExecutor, model: Model, tokens: number[
  * vocabulary with very negative columns (forward's `paddedLogits: true`, the fast choice under
  * `grad`): the results are the same.
  */
+/**
+ * The positions a token loss reads, for ForwardOptions.logitsPositions: from dense [rows × T]
+ * targets and weights (weight 0 = not scored), each row's scored positions and their targets and
+ * weights, [rows × P] with P the most any row scores. Shorter rows repeat their first position
+ * (position 0 if none) with weight 0. Why: losses on a few target tokens then unembed only those.
+ */
+export function lossPositions(targets: Int32Array, weights: Float32Array, rows: number, T: number): { positions: number[][]; targets: Int32Array; weights: Float32Array; P: number } {
+  const positions = Array.from({ length: rows }, (_, b) => {
+    const ps: number[] = [];
+    for (let t = 0; t < T; t++) if (weights[b * T + t] !== 0) ps.push(t);
+    return ps;
+  });
+  const P = Math.max(1, ...positions.map((p) => p.length));
+  const tgt = new Int32Array(rows * P);
+  const w = new Float32Array(rows * P);
+  positions.forEach((ps, b) => {
+    ps.forEach((t, p) => {
+      tgt[b * P + p] = targets[b * T + t]!;
+      w[b * P + p] = weights[b * T + t]!;
+    });
+    while (ps.length < P) ps.push(ps[0] ?? 0);
+  });
+  return { positions, targets: tgt, weights: w, P };
+}
+
 export function tokenLogprobs(logits: Arr, targets: Arr): { logprobs: Arr; greedy: Arr } {
   const lse = nn.logsumexp(logits.ref, -1);
   const picked = np.takeAlongAxis(logits.ref, np.expandDims(targets, -1), -1).reshape(lse.shape);

@@ -158,12 +158,12 @@ export function forward(
   const noHooks = !options.hooks || Object.keys(options.hooks).length === 0;
   const noCache = !options.cache || (Array.isArray(options.cache) && options.cache.length === 0);
   const unhooked = noHooks && noCache && options.stopAt === undefined;
-  const plain = unhooked && !kvIn && !options.returnKV && !options.startFrom && !inputs.pick;
+  const plain = unhooked && !kvIn && !options.returnKV && !options.startFrom;
   const shape = coreShape(options);
   const keyMask = () => plan.keyMask.map((r) => r.slice());
   // A split vocabulary matrix stays out of compiled calls: the blocks stand in for it, and it may live on the host.
   const split = splitNames(config);
-  if (internals.jitted && internals.prepared?.unembed && (plain || (unhooked && capacity !== undefined && !inputs.pick))) {
+  if (internals.jitted && internals.prepared?.unembed && (plain || (unhooked && capacity !== undefined))) {
     const out = internals.jitted(borrowParams(params, split), inputs, borrowPrepared(internals.prepared), kvIn?.layers);
     const result: ForwardResult = { logits: out.logits, cache: {} };
     if (out.kv) result.kv = { layers: out.kv, length: past + len, mask: keyMask(), padTo: padTo! };

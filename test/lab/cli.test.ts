@@ -30,9 +30,8 @@ test("scalpel check: a config with typos fails fast with 'did you mean' for each
   assert.match(r.stderr, /config\.function: 'Branin' is not one of quadratic, rosenbrock, branin — did you mean 'branin'\?/);
   assert.match(r.stderr, /study\.sampler\.type: 'tpee' is not one of tpe, random, grid — did you mean 'tpe'\?/);
   assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, "no stack trace for a user mistake");
-  // Speed is a benchmark's business; here only a generous bound against pathologies (a shared 2-core box).
+  // Speed is a benchmark's business, not a test's: logged only.
   console.log(`# scalpel check on a typo config: ${r.ms.toFixed(0)} ms wall (process start included)`);
-  assert.ok(r.ms < 10_000);
 });
 
 test("scalpel check --json reports validity for scripts", () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { grad, numpy as np } from "@jax-js/jax";
 import { ConfigError } from "../../src/errors.js";
+import { lossPositions } from "../../src/eval/logprobs.js";
 import { paddedVocab } from "../../src/model/unembed.js";
 import { readF32Sync } from "../../src/tensor/own.js";
 import { maxAbsDiff, tinyModel, tokenRows, type Variant } from "./helpers.js";
@@ -25,8 +26,7 @@ for (const variant of ["gpt2", "llama", "gemma2"] as Variant[]) {
       assert.ok(maxAbsDiff(got, want) < 1e-5, `paddedLogits ${paddedLogits}: max |Δ| ${maxAbsDiff(got, want)}`);
     }
     // The same through the eager paths a loss takes: a hook, and a pass resumed after block 0.
-    const shift = (x: never) => (x as ReturnType<typeof np.array>).add(0.25) as never;
-    const hooked = readF32Sync(model.forward(tokens, { attentionMask: mask, hooks: { "blocks.0.hook_resid_post": shift } }).logits!);
+    const hooked = readF32Sync(model.forward(tokens, { attentionMask: mask, hooks: { "blocks.0.hook_resid_post": (x) => x.add(0.25) } }).logits!);
     const V = model.config.vocabSize;
     const { cache } = model.forward(tokens, { attentionMask: mask, cache: ["blocks.0.hook_resid_post"] });
     const late = readF32Sync(model.forward(tokens, { attentionMask: mask, logitsPositions: positions, startFrom: { layer: 1, resid: cache["blocks.0.hook_resid_post"]!.add(0.25) } }).logits!);
@@ -81,4 +81,15 @@ test("logitsPositions lists are checked: rows, equal lengths, positions inside t
     assert.throws(() => model.forward(tokens, { logitsPositions: lp as never }), (e: unknown) => e instanceof ConfigError && why.test(e.message) && /logitsPositions/.test(e.message), JSON.stringify(lp));
   }
   model.dispose();
+});
+
+test("lossPositions: dense [rows × T] targets and weights become each row's scored positions, padded with weight 0", () => {
+  // Row 0 scores positions 1 and 3, row 1 scores none, row 2 scores position 0 only.
+  const targets = Int32Array.from([0, 7, 0, 9, 5, 5, 5, 5, 4, 0, 0, 0]);
+  const weights = Float32Array.from([0, 0.5, 0, 0.5, 0, 0, 0, 0, 1, 0, 0, 0]);
+  const at = lossPositions(targets, weights, 3, 4);
+  assert.equal(at.P, 2);
+  assert.deepEqual(at.positions, [[1, 3], [0, 0], [0, 0]]);
+  assert.deepEqual([...at.targets], [7, 9, 0, 0, 4, 0]);
+  assert.deepEqual([...at.weights], [0.5, 0.5, 0, 0, 1, 0]);
 });
