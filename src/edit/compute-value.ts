@@ -247,8 +247,11 @@ export async function computeTargetVectors(
  * Rows per forward pass under `grad`: rows are split so that rows × positions × vocab stays below
  * this (4M: 4 rows of 17 tokens for GPT-2's vocabulary; every row at once for the built-in model).
  * Measured when every position got logits: 22 GPT-2 rows at once exceeded the Wasm backend's 4 GiB;
- * 8 peaked at 3.9 GB RSS. Logits now cover only the loss's positions, so the bound is loose on the
- * logits and leaves room for the activations; it was kept rather than re-measured.
+ * 8 peaked at 3.9 GB RSS. With logits at the loss's positions only, memory is still the bound and
+ * it is the activations the backward pass keeps, not the logits: on the GPT-2-small shape, a pass
+ * over the last 7 blocks of 16 rows × 15 tokens peaked at 2.3 GB RSS with 3 logit positions a row
+ * and 2.4 GB with all 15 (~5 MB per token), and z* with 4× this bound exceeded 4 GiB. So the bound
+ * stays as it is, counting every position.
  */
 const LOGITS_PER_PASS = 1 << 22;
 
