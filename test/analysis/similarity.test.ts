@@ -68,10 +68,11 @@ test("lastTokenStates: one vector per prompt at its last real token, the same ba
     const d = model.config.dModel;
     const last = full.slice((ids.length - 1) * d, ids.length * d);
     assert.equal(batched[i]!.length, d);
-    batched[i]!.forEach((v, k) => close(v, last[k]!, 1e-5, `prompt ${i} dim ${k}`));
+    // Padded and unpadded passes may sum in different orders (different shapes, different kernel tiles): float rounding, relative.
+    batched[i]!.forEach((v, k) => close(v, last[k]!, 1e-5 * Math.max(1, Math.abs(last[k]!)), `prompt ${i} dim ${k}`));
   }
   const oneByOne = await lastTokenStates(model, prompts, hook, { batchSize: 1 });
-  oneByOne.forEach((v, i) => v.forEach((x, k) => close(x, batched[i]![k]!, 1e-5, `batch 1 vs 3, prompt ${i}`)));
+  oneByOne.forEach((v, i) => v.forEach((x, k) => close(x, batched[i]![k]!, 1e-5 * Math.max(1, Math.abs(x)), `batch 1 vs 3, prompt ${i}`)));
   await assert.rejects(lastTokenStates(model, prompts, "blocks.9.hook_resid_post"), /no hook point/);
   await assert.rejects(lastTokenStates(model, ["Aldo", " "], hook), /prompt 1 is empty/);
 });
