@@ -92,16 +92,17 @@ export async function ftEdit(model: Model, requests: EditRequest[], hp: FtHparam
   const opt = W.map((w) => new Adam(w.length, hp.lr, hp.weightDecay));
   const batches: Batch[] = [];
   for (let s = 0; s < requests.length; s += hp.batchSize) batches.push(makeBatch(model, requests.slice(s, s + hp.batchSize), hp.objective));
+  // Logits only at each batch's scored target positions (the rest of the pass is unchanged); computed once, not per step.
+  const scored = batches.map((b) => lossPositions(b.targets, b.weights, b.tokens.length, b.tokens[0]!.length));
   const others = (): Params => Object.fromEntries(Object.entries(model.params).filter(([k]) => !names.includes(k)).map(([k, v]) => [k, v.ref]));
 
   for (let step = 0; step < hp.numSteps; step++) {
     await nextMacrotask(); // util/macrotask.ts: lets V8 release what autodiff kept alive
     context.onProgress?.(method, step, hp.numSteps);
     let lossSum = 0;
-    for (const b of batches) {
+    for (const [k, b] of batches.entries()) {
       const B = b.tokens.length;
-      // Logits only at the scored target positions (the rest of the pass is unchanged).
-      const at = lossPositions(b.targets, b.weights, B, b.tokens[0]!.length);
+      const at = scored[k]!;
       const tgt = np.array(at.targets, { dtype: np.int32 }).reshape([B, at.P]);
       const wts = np.array(at.weights).reshape([B, at.P]);
       const loss = (ws: Arr[]): Arr => {
