@@ -14,6 +14,10 @@
  *
  * usage: node --import tsx bench/editing-scale.ts [--model models/factworld-m]
  *        [--only rome,memit-100,alphaedit-100,memit-1000,alphaedit-1000,cf10k] [--n-rome 50] [--out FILE]
+ *        [--hparams FILE]
+ * --hparams: a JSON file mapping a method to overrides of its defaults for this model, EasyEdit key
+ * names, e.g. {"memit": {"v_num_grad_steps": 60, "mom2_update_weight": 1000}}; the out file records
+ * them, and a resumed run must give the same.
  * Covariance statistics are cached in .scalpel/edit-cache. Not part of the test suite.
  *
  * Resumable: the out file keeps every finished section and, for the one under way, every finished
@@ -28,6 +32,7 @@ import { aggregateMetrics } from "../src/eval/editing/metrics.js";
 import { distinctSubjects } from "../src/data/editing/select.js";
 import { runProtocol, type ProtocolResult } from "../src/edit/protocol.js";
 import { getEditor } from "../src/edit/registry.js";
+import { resolveHparams } from "../src/edit/experiment.js";
 import type { EditCase } from "../src/edit/types.js";
 import type { MetricSet } from "../src/eval/editing/metrics.js";
 import { writeFileAtomic } from "../src/io/atomic.js";
@@ -42,6 +47,7 @@ const { values } = parseArgs({
     "n-rome": { type: "string", default: "50" },
     "cf-data": { type: "string", default: path.join(import.meta.dirname, "../../shared/data/counterfact-mend/counterfact-edit.json") },
     out: { type: "string", default: "bench/results/editing-scale.json" },
+    hparams: { type: "string" },
   },
 });
 const SECTIONS = ["rome", "memit-100", "alphaedit-100", "memit-1000", "alphaedit-1000", "cf10k"];
@@ -53,6 +59,8 @@ await enableNativeExecutor();
 const model = await loadModel(values.model!);
 const own = await loadEditCases(path.join(values.model!, "data", "counterfact.json"));
 const context = { cacheDir: ".scalpel/edit-cache" };
+const overrides = (values.hparams ? JSON.parse(readFileSync(values.hparams, "utf8")) : {}) as Record<string, Record<string, unknown>>;
+const hparamsOf = (method: string) => resolveHparams(method, model, overrides[method] ?? {}, values.hparams);
 
 function resetPeak(): void {
   try {
@@ -84,11 +92,15 @@ interface Unfinished {
 }
 interface Saved {
   model: string;
+  /** The --hparams overrides every section ran with. */
+  hparams?: Record<string, Record<string, unknown>>;
   rows: Row[];
   partial: Record<string, Unfinished>;
 }
-const saved: Saved = existsSync(values.out!) ? (JSON.parse(readFileSync(values.out!, "utf8")) as Saved) : { model: values.model!, rows: [], partial: {} };
-if (!Array.isArray(saved.rows) || saved.model !== values.model) throw new Error(`${values.out} holds another model's or an older run's results: move it away or pass --out`);
+const saved: Saved = existsSync(values.out!) ? (JSON.parse(readFileSync(values.out!, "utf8")) as Saved) : { model: values.model!, hparams: overrides, rows: [], partial: {} };
+if (!Array.isArray(saved.rows) || saved.model !== values.model || JSON.stringify(saved.hparams ?? {}) !== JSON.stringify(overrides)) {
+  throw new Error(`${values.out} holds another model's, another --hparams' or an older run's results: move it away or pass --out`);
+}
 const save = () => writeFileAtomic(values.out!, JSON.stringify(saved, null, 2));
 
 /** Run `cases` in calls of `batchSize` (each into the unedited model), measuring every call; resumes a saved section. */
@@ -103,7 +115,7 @@ async function section(label: string, method: string, cases: EditCase[], batchSi
       const chunk = cases.slice(i, i + step);
       resetPeak();
       process.stderr.write(`${label}: edits ${i + 1}–${i + chunk.length} …`);
-      const r = await runProtocol(model, editor, chunk, { mode: batchSize === 1 ? "single" : "batch", batchSize, context });
+      const r = await runProtocol(model, editor, chunk, { mode: batchSize === 1 ? "single" : "batch", batchSize, context, hparams: hparamsOf(method) });
       part.calls.push({ edits: chunk.length, editSeconds: batchSize === 1 ? r.seconds.edit / chunk.length : r.seconds.edit, peakGB: peakGB() });
       process.stderr.write(` edit ${r.seconds.edit.toFixed(0)} s, eval ${r.seconds.eval.toFixed(0)} s, peak ${peakGB().toFixed(2)} GB\n`);
       part.cases.push(...r.cases.map((c) => ({ pre: c.pre, post: c.post })));

@@ -1,0 +1,90 @@
+/**
+ * MEMIT's hyperparameters on one batch of distinct subjects: z* steps × λ (mom2_update_weight) ×
+ * layer sets, each scored as editing-scale.ts scores its batches (efficacy, paraphrase,
+ * neighbourhood). z* depends only on the z layer (the last edited layer), the steps and v_lr, so
+ * it is optimised once per such triple and every λ and layer set ending at that layer reuses it;
+ * a grid point then costs one set of layer solves and one evaluation. Used to choose the overrides
+ * that bench/editing-scale.ts gets with --hparams.
+ *
+ * usage: node --import tsx bench/memit-hparams.ts [--model models/factworld-m] [--n 100]
+ *        [--steps 25,60] [--lambda 30,300,1000] [--layers 0-1,0-2] [--out FILE]
+ * Covariance statistics are cached in .scalpel/edit-cache. Not part of the test suite.
+ */
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { loadEditCases } from "../src/data/editing/load.js";
+import { distinctSubjects } from "../src/data/editing/select.js";
+import { computeTargetVectors } from "../src/edit/compute-value.js";
+import { contextTemplates } from "../src/edit/context-templates.js";
+import { memitDefaults } from "../src/edit/hparams.js";
+import { memitLayerUpdate, spreadOverLayers } from "../src/edit/memit.js";
+import { keyCovariance } from "../src/edit/mom2.js";
+import { runProtocol } from "../src/edit/protocol.js";
+import type { Editor, MemitHparams } from "../src/edit/index.js";
+import { aggregateMetrics } from "../src/eval/editing/metrics.js";
+import { loadModel } from "../src/model/load.js";
+import { enableNativeExecutor } from "../src/model/native/enable-node.js";
+import { initEngine } from "../src/tensor/engine.js";
+import { writeFileAtomic } from "../src/io/atomic.js";
+
+const { values } = parseArgs({
+  options: {
+    model: { type: "string", default: "models/factworld-m" },
+    n: { type: "string", default: "100" },
+    steps: { type: "string", default: "25,60" },
+    lambda: { type: "string", default: "30,300,1000" },
+    layers: { type: "string", default: "0-1" },
+    out: { type: "string" },
+  },
+});
+const numbers = (s: string) => s.split(",").map(Number);
+const layerSets = values.layers!.split(",").map((r) => {
+  const [a, b] = r.split("-").map(Number);
+  return Array.from({ length: (b ?? a!) - a! + 1 }, (_, i) => a! + i);
+});
+
+await initEngine();
+await enableNativeExecutor();
+const model = await loadModel(values.model!);
+const cases = distinctSubjects(await loadEditCases(path.join(values.model!, "data", "counterfact.json"))).slice(0, Number(values.n));
+const requests = cases.map((c) => c.request);
+const context = { cacheDir: ".scalpel/edit-cache" };
+const defaults = memitDefaults(model.config);
+const rows: Record<string, unknown>[] = [];
+const pct = (x?: { mean: number }) => (x ? (100 * x.mean).toFixed(1) : "—");
+
+console.log(`MEMIT, one batch of ${cases.length} distinct subjects on ${values.model}; scores ×100\n`);
+console.log("| z* steps | layers | λ | z* mean −log P | z* > 0.5 | efficacy | paraphrase | neighbourhood (unedited) |\n|---|---|---|---|---|---|---|---|");
+for (const steps of numbers(values.steps!)) {
+  for (const zLayer of [...new Set(layerSets.map((l) => l.at(-1)!))]) {
+    const hpZ: MemitHparams = { ...defaults, layers: [zLayer], vNumGradSteps: steps };
+    const templates = await contextTemplates(model, hpZ, 0);
+    const z = await computeTargetVectors(model, requests, hpZ, templates.flat(), `blocks.${zLayer}.hook_resid_post`);
+    const meanNll = z.reduce((a, r) => a + r.nll, 0) / z.length;
+    const short = z.filter((r) => r.nll > 0.5).length;
+    for (const layers of layerSets.filter((l) => l.at(-1) === zLayer)) {
+      for (const lambda of numbers(values.lambda!)) {
+        const hp: MemitHparams = { ...hpZ, layers, mom2UpdateWeight: lambda };
+        // MEMIT with this grid point's z* given (spreadOverLayers' `given`): only the layer solves run.
+        const editor: Editor<MemitHparams> = {
+          name: "memit",
+          defaults: () => hp,
+          edit: async (m, reqs) => {
+            const solve = async (_i: number, layer: number, keys: Float64Array[], resid: Float64Array[]) =>
+              memitLayerUpdate(await keyCovariance(m, layer, hp, context), keys, resid, lambda);
+            const { deltas, edited } = await spreadOverLayers(m, reqs, hp, context, solve, "memit", z.map((r) => r.target));
+            if (edited !== m) edited.dispose();
+            return { type: "weights", info: { method: "memit", config: hp }, deltas };
+          },
+        };
+        const r = await runProtocol(model, editor, cases, { mode: "batch", batchSize: cases.length, context, hparams: hp });
+        const post = aggregateMetrics(r.cases.map((c) => c.post));
+        const pre = aggregateMetrics(r.cases.map((c) => c.pre));
+        rows.push({ steps, layers, lambda, zMeanNll: meanNll, zShort: short, pre, post });
+        console.log(`| ${steps} | ${layers.join("–")} | ${lambda} | ${meanNll.toFixed(2)} | ${short} | ${pct(post.efficacy_score)} | ${pct(post.paraphrase_score)} | ${pct(post.neighborhood_score)} (${pct(pre.neighborhood_score)}) |`);
+      }
+    }
+  }
+}
+if (values.out) await writeFileAtomic(values.out, JSON.stringify({ model: values.model, n: cases.length, rows }, null, 2));
+model.dispose();
