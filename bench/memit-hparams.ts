@@ -17,8 +17,8 @@ import { distinctSubjects } from "../src/data/editing/select.js";
 import { computeTargetVectors } from "../src/edit/compute-value.js";
 import { contextTemplates } from "../src/edit/context-templates.js";
 import { memitDefaults } from "../src/edit/hparams.js";
-import { memitLayerUpdate, spreadOverLayers } from "../src/edit/memit.js";
-import { keyCovariance } from "../src/edit/mom2.js";
+import { memitEdit } from "../src/edit/memit.js";
+import { EditCaches } from "../src/edit/caches.js";
 import { runProtocol } from "../src/edit/protocol.js";
 import type { Editor, MemitHparams } from "../src/edit/index.js";
 import { aggregateMetrics } from "../src/eval/editing/metrics.js";
@@ -48,7 +48,8 @@ await enableNativeExecutor();
 const model = await loadModel(values.model!);
 const cases = distinctSubjects(await loadEditCases(path.join(values.model!, "data", "counterfact.json"))).slice(0, Number(values.n));
 const requests = cases.map((c) => c.request);
-const context = { cacheDir: ".scalpel/edit-cache" };
+// One cache: the context templates are generated once, not once per grid point.
+const context = { cacheDir: ".scalpel/edit-cache", caches: new EditCaches() };
 const defaults = memitDefaults(model.config);
 const rows: Record<string, unknown>[] = [];
 const pct = (x?: { mean: number }) => (x ? (100 * x.mean).toFixed(1) : "—");
@@ -58,25 +59,16 @@ console.log("| z* steps | layers | λ | z* mean −log P | z* > 0.5 | efficacy |
 for (const steps of numbers(values.steps!)) {
   for (const zLayer of [...new Set(layerSets.map((l) => l.at(-1)!))]) {
     const hpZ: MemitHparams = { ...defaults, layers: [zLayer], vNumGradSteps: steps };
-    const templates = await contextTemplates(model, hpZ, 0);
+    const templates = await contextTemplates(model, hpZ, 0, context.caches);
     const z = await computeTargetVectors(model, requests, hpZ, templates.flat(), `blocks.${zLayer}.hook_resid_post`);
     const meanNll = z.reduce((a, r) => a + r.nll, 0) / z.length;
     const short = z.filter((r) => r.nll > 0.5).length;
     for (const layers of layerSets.filter((l) => l.at(-1) === zLayer)) {
       for (const lambda of numbers(values.lambda!)) {
         const hp: MemitHparams = { ...hpZ, layers, mom2UpdateWeight: lambda };
-        // MEMIT with this grid point's z* given (spreadOverLayers' `given`): only the layer solves run.
-        const editor: Editor<MemitHparams> = {
-          name: "memit",
-          defaults: () => hp,
-          edit: async (m, reqs) => {
-            const solve = async (_i: number, layer: number, keys: Float64Array[], resid: Float64Array[]) =>
-              memitLayerUpdate(await keyCovariance(m, layer, hp, context), keys, resid, lambda);
-            const { deltas, edited } = await spreadOverLayers(m, reqs, hp, context, solve, "memit", z.map((r) => r.target));
-            if (edited !== m) edited.dispose();
-            return { type: "weights", info: { method: "memit", config: hp }, deltas };
-          },
-        };
+        // MEMIT with this grid point's z* given: only the layer solves run.
+        const zs = z.map((r) => r.target);
+        const editor: Editor<MemitHparams> = { name: "memit", defaults: () => hp, edit: (m, reqs, h, ctx) => memitEdit(m, reqs, h, ctx, zs) };
         const r = await runProtocol(model, editor, cases, { mode: "batch", batchSize: cases.length, context, hparams: hp });
         const post = aggregateMetrics(r.cases.map((c) => c.post));
         const pre = aggregateMetrics(r.cases.map((c) => c.pre));

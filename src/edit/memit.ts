@@ -125,12 +125,13 @@ export async function spreadOverLayers(
   return { deltas, edited: current, templates, zs, nll };
 }
 
-export async function memitEdit(model: Model, requests: EditRequest[], hp: MemitHparams, context: EditContext = {}): Promise<WeightPatch> {
+/** MEMIT's batch edit. `given`: precomputed z* per request (hyperparameter sweeps reuse one z* across λ and layer sets). */
+export async function memitEdit(model: Model, requests: EditRequest[], hp: MemitHparams, context: EditContext = {}, given?: Float32Array[]): Promise<WeightPatch> {
   const solve: LayerSolver = async (_i, layer, keys, resid) => {
     const C = hp.mom2Adjustment ? await keyCovariance(model, layer, hp, context) : undefined;
     return memitLayerUpdate(C, keys, resid, hp.mom2UpdateWeight);
   };
-  const { deltas, edited } = await spreadOverLayers(model, requests, hp, context, solve, "memit");
+  const { deltas, edited } = await spreadOverLayers(model, requests, hp, context, solve, "memit", given);
   if (edited !== model) edited.dispose();
   return {
     type: "weights",
