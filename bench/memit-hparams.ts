@@ -8,17 +8,18 @@
  *
  * usage: node --import tsx bench/memit-hparams.ts [--model models/factworld-m] [--n 100]
  *        [--steps 25,60] [--lambda 30,300,1000] [--layers 0-1,0-2] [--out FILE]
- * Covariance statistics are cached in .scalpel/edit-cache. Not part of the test suite.
+ * Covariance statistics and z* are cached in .scalpel/edit-cache (value-cache.ts), so editing-scale's
+ * MEMIT batch of the same subjects and hyperparameters reads the grid's z*. Not part of the test suite.
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadEditCases } from "../src/data/editing/load.js";
 import { distinctSubjects } from "../src/data/editing/select.js";
-import { computeTargetVectors } from "../src/edit/compute-value.js";
 import { contextTemplates } from "../src/edit/context-templates.js";
 import { memitDefaults } from "../src/edit/hparams.js";
 import { memitEdit } from "../src/edit/memit.js";
 import { EditCaches } from "../src/edit/caches.js";
+import { cachedTargetVectors } from "../src/edit/value-cache.js";
 import { runProtocol } from "../src/edit/protocol.js";
 import type { Editor, MemitHparams } from "../src/edit/index.js";
 import { aggregateMetrics } from "../src/eval/editing/metrics.js";
@@ -60,7 +61,10 @@ for (const steps of numbers(values.steps!)) {
   for (const zLayer of [...new Set(layerSets.map((l) => l.at(-1)!))]) {
     const hpZ: MemitHparams = { ...defaults, layers: [zLayer], vNumGradSteps: steps };
     const templates = await contextTemplates(model, hpZ, 0, context.caches);
-    const z = await computeTargetVectors(model, requests, hpZ, templates.flat(), `blocks.${zLayer}.hook_resid_post`);
+    const t0 = performance.now();
+    const use = { cached: 0, computed: 0 };
+    const z = await cachedTargetVectors(model, requests, hpZ, templates.flat(), `blocks.${zLayer}.hook_resid_post`, context, undefined, use);
+    console.error(`z* after layer ${zLayer}, ${steps} steps: ${use.computed} optimised in ${((performance.now() - t0) / 1000).toFixed(0)} s, ${use.cached} read from the store`);
     const meanNll = z.reduce((a, r) => a + r.nll, 0) / z.length;
     const short = z.filter((r) => r.nll > 0.5).length;
     for (const layers of layerSets.filter((l) => l.at(-1) === zLayer)) {

@@ -11,6 +11,7 @@ export { collectMom2, moment, mom2Key, type Mom2Stats, type Mom2Options, type St
 export { keyCovariance, declaredCorpus, factWorldCorpus, type Corpus } from "./mom2.js";
 export { EditCaches } from "./caches.js";
 export { computeTargetVector, computeTargetVectors } from "./compute-value.js";
+export { cachedTargetVectors, type ValueCacheUse } from "./value-cache.js";
 export { averagedKeys, keysAt } from "./compute-key.js";
 export { contextTemplates } from "./context-templates.js";
 export { EDITOR_DEFINITIONS } from "./definitions.js";

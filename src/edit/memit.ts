@@ -18,7 +18,7 @@ import { applyPatch, type HostF32, type WeightPatch } from "../model/patch.js";
 import { modelHash } from "../model/hash.js";
 import type { Model } from "../model/types.js";
 import { activationsAtSubject, averagedKeys } from "./compute-key.js";
-import { computeTargetVectors } from "./compute-value.js";
+import { cachedTargetVectors } from "./value-cache.js";
 import { contextTemplates } from "./context-templates.js";
 import type { MemitHparams } from "./hparams.js";
 import { cholesky64, choleskySolve64, mat64, solve64, type Mat64 } from "../analysis/linalg64.js";
@@ -100,9 +100,11 @@ export async function spreadOverLayers(
   const zLayer = hp.layers[hp.layers.length - 1]!;
   // All requests' z* optimised together (compute-value.ts): each is its one-request result.
   let shown = -1;
-  const z = given ? undefined : await computeTargetVectors(model, requests, hp, templates.flat(), `blocks.${zLayer}.hook_resid_post`, (_, s) => {
+  const use = { cached: 0, computed: 0 };
+  const z = given ? undefined : await cachedTargetVectors(model, requests, hp, templates.flat(), `blocks.${zLayer}.hook_resid_post`, context, (_, s) => {
     if (s.step > shown) context.onProgress?.(`${method} z*`, (shown = s.step), hp.vNumGradSteps);
-  });
+  }, use);
+  if (use.cached > 0) context.onProgress?.(`${method} z* from cache`, use.cached, requests.length);
   context.onProgress?.(`${method} z*`, hp.vNumGradSteps, hp.vNumGradSteps);
   const zs = given ? [...given] : z!.map((r) => r.target);
   const nll = z ? z.map((r) => r.nll) : [];

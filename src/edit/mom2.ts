@@ -79,7 +79,8 @@ export function keyCovariance(model: Model, layer: number, hp: CovarianceHparams
   });
 }
 
-async function storeFor(cacheDir: string | undefined): Promise<StatsStore | undefined> {
+/** The Node file store under `cacheDir` (none without one): covariance statistics and cached target vectors (value-cache.ts). */
+export async function storeFor(cacheDir: string | undefined): Promise<StatsStore | undefined> {
   if (cacheDir === undefined) return undefined;
   // Node-only module, loaded only when a cache directory is asked for (the core stays browser-safe).
   const { nodeStatsStore } = await import("./stats-store-node.js");

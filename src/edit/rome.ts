@@ -26,7 +26,8 @@ import { modelHash } from "../model/hash.js";
 import type { Model } from "../model/types.js";
 import { readF32 } from "../tensor/own.js";
 import { averagedKeys, keysAt } from "./compute-key.js";
-import { computeTargetVector } from "./compute-value.js";
+import type { ValueResult } from "./compute-value.js";
+import { cachedTargetVectors } from "./value-cache.js";
 import { contextTemplates } from "./context-templates.js";
 import type { RomeHparams } from "./hparams.js";
 import { EditCaches } from "./caches.js";
@@ -78,7 +79,7 @@ async function rankOne(model: Model, request: EditRequest, hp: RomeHparams, cont
   const [kStar] = await averagedKeys(model, l, [request], templates.map((t) => [t]), "grouped");
   const u = await inverseCovTimes(model, l, hp, context, kStar!);
   // v* (compute_v).
-  const v = await computeTargetVector(model, request, hp, templates, `blocks.${l}.hook_mlp_out`, (s) => context.onProgress?.("rome v*", s.step + 1, hp.vNumGradSteps));
+  const [v] = (await cachedTargetVectors(model, [request], hp, templates, `blocks.${l}.hook_mlp_out`, context, (_, s) => context.onProgress?.("rome v*", s.step + 1, hp.vNumGradSteps))) as [ValueResult];
   // The key the update is exact for.
   const key = hp.keyMode === "r-rome" ? kStar! : Float64Array.from((await keysAt(model, l, [{ template: request.prompt, subject: request.subject }]))[0]!);
   const W = await readF32(model.params[`blocks.${l}.mlp.W_out`]!.ref);
