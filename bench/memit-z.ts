@@ -6,7 +6,8 @@
  *                   the batched optimisation): the reference row;
  *   batched         every request's rows in shared passes (compute-value.ts), still whole passes;
  *   batched+resume  as MEMIT runs it: shared passes that start after the z layer from the
- *                   unedited residual stream (ForwardOptions.startFrom).
+ *                   unedited residual stream (ForwardOptions.startFrom), each row from the
+ *                   subject's last token on, its earlier positions' keys and values cached.
  *
  * The three give the same z* (the largest relative difference is printed). Requests: the first
  * --n distinct-subject CounterFact cases of the model's world (<model>/data/counterfact.json, or,

@@ -46,8 +46,11 @@ export function validateForward(config: ModelConfig, tokens: number[][], options
     if (start.resid.shape.join() !== want.join()) {
       throw new ConfigError("BAD_OPTION", `startFrom.resid must be [${want.join(", ")}] (batch, pos, d_model), got [${start.resid.shape.join(", ")}]`, { field: "startFrom.resid" });
     }
-    if (options.kv || options.returnKV || options.kvPadTo !== undefined) {
-      throw new ConfigError("BAD_OPTION", "startFrom cannot be combined with a KV cache: the skipped blocks would have no keys and values", { field: "startFrom", fix: "run the whole pass to build a KV cache" });
+    if (options.returnKV || options.kvPadTo !== undefined || options.kv?.padTo !== undefined) {
+      throw new ConfigError("BAD_OPTION", "startFrom cannot return a KV cache: the skipped blocks would have no keys and values", {
+        field: "startFrom",
+        fix: "run the whole pass to build a KV cache (startFrom may read one, without room: kv.padTo unset)",
+      });
     }
   }
   const q = options.queryPositions;

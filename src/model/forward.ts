@@ -171,8 +171,10 @@ export function forward(
   }
   const positions = Array.from({ length: len }, (_, t) => past + t);
   const hooks = new HookRunner(options.hooks, options.cache, options.stopAt, positions, options.promptLength, options.queryPositions ?? lastRealPositions(batch, len, options.attentionMask));
-  const wantKV = options.returnKV === true || kvIn !== undefined;
   const range: CoreRange = options.startFrom ? { from: options.startFrom } : {};
+  // Resumed from a later block: the cache's earlier layers are never read, and no cache is returned.
+  if (range.from && kvIn) for (let l = 0; l < range.from.layer; l++) tree.dispose(kvIn.layers[l]);
+  const wantKV = options.returnKV === true || (kvIn !== undefined && !range.from);
   const k = Math.min(internals.ownLayers ?? 0, firstHookedLayer(config, options), config.nLayers - 1);
   if (!range.from && k > 0 && internals.prefix && internals.prepared && !kvIn && !wantKV) {
     // Only the prefix's own parameters go in: a grad tracer passed to a compiled function would
@@ -324,6 +326,8 @@ function core(
   const { fullBias, windowBias } = inputs;
 
   const kvOut: { k: Arr; v: Arr }[] = [];
+  /** The first block whose attention has not run (and so not consumed its part of kvIn). */
+  let attended = range.from?.layer ?? 0;
   const norm = (prefix: string, h: Arr) => applyNorm(config, h, get(prefix + ".w"), opt(prefix + ".b"));
 
   for (let l = range.from?.layer ?? 0; l < until && !hooks.stopped; l++) {
@@ -343,6 +347,7 @@ function core(
       hooks,
       l,
     );
+    attended = l + 1;
     if (wantKV) kvOut.push({ k: attn.k, v: attn.v });
     else {
       attn.k.dispose();
@@ -392,7 +397,7 @@ function core(
       kv.k.dispose();
       kv.v.dispose();
     }
-    if (kvIn) for (let l = kvOut.length; l < kvIn.layers.length; l++) tree.dispose(kvIn.layers[l]);
+    if (kvIn) for (let l = attended; l < kvIn.layers.length; l++) tree.dispose(kvIn.layers[l]);
     return {};
   }
   // The unembedding is the costly part: [batch, 1 or P, d_model] when only some positions get logits.

@@ -9,8 +9,10 @@
  *
  * The bias is additive ([batch, 1, q, k]): 0 where query i may attend key j, MASKED otherwise.
  * Key j is visible to query i (both counted in cache positions, past + t) when j ≤ i, key j is a
- * real token, and, for sliding-window layers, i − j < window (transformers' sliding_window_overlay:
- * kv_idx > q_idx − sliding_window). A query whose keys are all masked (a padding query) gets a
+ * real token, and, for sliding-window layers, fewer than `window` real tokens lie in [j, i)
+ * (transformers' sliding_window_overlay, kv_idx > q_idx − sliding_window, which is i − j < window
+ * where no padding lies between: left-padded rows; a cache of right-padded prefixes has padding
+ * inside, which counts as no distance). A query whose keys are all masked (a padding query) gets a
  * uniform, finite pattern instead of NaN; its output is never used by real tokens.
  */
 import { numpy as np } from "@jax-js/jax";
@@ -73,10 +75,13 @@ export function attentionBiasData(plan: MaskPlan, window?: number, keys = plan.p
   let o = 0;
   for (let b = 0; b < rows; b++) {
     const km = plan.keyMask[b]!;
+    // The window counts real tokens: padding inside the cache (ragged prefixes cached side by side) is no distance.
+    const realBefore = new Int32Array(keys + 1);
+    for (let j = 0; j < keys; j++) realBefore[j + 1] = realBefore[j]! + (km[j] === 1 ? 1 : 0);
     for (let t = 0; t < len; t++) {
       const i = past + t;
       for (let j = 0; j < keys; j++, o++) {
-        const visible = j <= i && km[j] === 1 && (window === undefined || i - j < window);
+        const visible = j <= i && km[j] === 1 && (window === undefined || realBefore[i]! - realBefore[j]! < window);
         if (!visible) bias[o] = MASKED;
       }
     }

@@ -59,3 +59,30 @@ test("the pass resumed after the edited layer gives the hooked whole pass's z*",
   const hooked = await computeTargetVectors(model, REQUESTS, hp, templates, "blocks.2.hook_resid_pre");
   resumed.forEach((r, i) => assertSame(r, hooked[i]!, `request ${i}`));
 });
+
+test("resumed passes run each row from the subject's last token on, its prefix cached: a prefix-heavy template set gives the hooked whole pass's z*", async () => {
+  // Long prefixes before the subject (as generated context templates have) and a subject that is
+  // not at the prompt's start: most of every row is cached, and the ROME hook (mlp_out) resumes too.
+  const long = ["{}", "one two three four five six seven . {}", "alpha beta . {}"];
+  const requests = [{ ...REQUESTS[0]!, prompt: "They say {} was born in" }, REQUESTS[1]!];
+  // Without the norm clamp and weight decay (which read ‖v₀‖, the value at the hook) both hook
+  // pairs are the same function of δ: resid_post of block l is resid_pre of block l + 1, and δ on
+  // block 0's MLP output reaches the stream exactly as δ on block 1's input.
+  const free = { ...hp, klFactor: 0.5, vWeightDecay: 0, clampNormFactor: 1e6 };
+  for (const [resumed, hooked] of [[HOOK, "blocks.2.hook_resid_pre"], ["blocks.0.hook_mlp_out", "blocks.1.hook_resid_pre"]] as const) {
+    const a = await computeTargetVectors(model, requests, free, long, resumed);
+    const b = await computeTargetVectors(model, requests, free, long, hooked);
+    a.forEach((r, i) => {
+      const delta = (x: typeof r) => ({ ...x, target: x.target.map((v, j) => v - x.init[j]!) });
+      assertSame(delta(r), delta(b[i]!), `${resumed} request ${i}`);
+    });
+  }
+});
+
+test("past the host budget for cached prefixes, requests are optimised in groups with the same results", async () => {
+  const seen = new Map<number, number>();
+  const whole = await computeTargetVectors(model, REQUESTS, hp, templates, HOOK);
+  const grouped = await computeTargetVectors(model, REQUESTS, hp, templates, HOOK, (i) => seen.set(i, (seen.get(i) ?? 0) + 1), undefined, 1);
+  grouped.forEach((r, i) => assertSame(r, whole[i]!, `request ${i}`));
+  assert.deepEqual([...seen.keys()].sort(), REQUESTS.map((_, i) => i), "observed steps carry each request's own index");
+});
