@@ -40,3 +40,14 @@ test("padding keys get zero attention; sliding-window keys outside the window ge
   disposeTree(cache);
   model.dispose();
 });
+
+test("sliding window over a cache with padding inside: the window counts real tokens, not cache slots", async () => {
+  const { attentionBiasData, planMask, MASKED } = await import("../../src/model/mask.js");
+  // Cached [real, pad, pad, real], then one query (slot 4): the first key is 4 slots back but only
+  // 2 real tokens (slots 0 and 3) lie between it and the query.
+  const plan = planMask(1, 1, 4, [[1, 0, 0, 1]], undefined);
+  const visible = (window: number) => Array.from(attentionBiasData(plan, window).data).map((b) => (b === MASKED ? 0 : 1));
+  assert.deepEqual(visible(3), [1, 0, 0, 1, 1], "window 3: the first real key is 2 real tokens back, inside");
+  assert.deepEqual(visible(2), [0, 0, 0, 1, 1], "window 2: only the last real key and the query itself");
+  assert.deepEqual(plan.positionIds, [[2]], "the query's position counts real tokens too");
+});
