@@ -209,7 +209,9 @@ export async function computeTargetVectors(
     const nll = new Map(active.map((i) => [i, 0]));
     const grad = new Map(active.map((i) => [i, new Float32Array(d)]));
     const live = new Set(active);
-    for (const chunk of chunkRows(rows.filter((r) => live.has(r.req)), model.config.vocabSize, logitsPerPass)) {
+    // Rows of like length share a pass (a pass is padded to its longest row; suffix rows run 1–10 tokens).
+    const byLength = rows.filter((r) => live.has(r.req)).sort((a, b) => a.tokens.length - b.tokens.length);
+    for (const chunk of chunkRows(byLength, model.config.vocabSize, logitsPerPass)) {
       await nextMacrotask(); // util/macrotask.ts: lets V8 release what autodiff kept alive
       const ch = chunkInputs(model, chunk, resume?.layer);
       const D = new Float32Array(ch.reqs.length * d);
