@@ -28,7 +28,7 @@
  * each call returns all of them as one module patch for the start model.
  */
 import { nn, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
-import { tokenLogprobs } from "../eval/logprobs.js";
+import { lossPositions, tokenLogprobs } from "../eval/logprobs.js";
 import { HandOver } from "../model/attached.js";
 import { allocationCode, mixtureDelta, routeOne, stackFactors, type ElderModule, type ElderRouter } from "../model/modules/elder.js";
 import { loraScale, loraSite } from "../model/modules/lora.js";
@@ -209,8 +209,10 @@ async function train(model: Model, mem: Memory, hp: ElderHparams, requests: Edit
   }
   let opt = initAdamW(params);
   const jitOpt = new JitAdamW({ beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
-  const tgt = np.array(batch.targets, { dtype: np.int32 }).reshape([R, batch.T]);
-  const wts = np.array(batch.weights).reshape([R, batch.T]);
+  // Logits only at the scored target positions (eval/logprobs.ts lossPositions).
+  const scored = lossPositions(batch.targets, batch.weights, R, batch.T);
+  const tgt = np.array(scored.targets, { dtype: np.int32 }).reshape([R, scored.P]);
+  const wts = np.array(scored.weights).reshape([R, scored.P]);
   let masks: Float32Array[] = [];
   const loss = (p: Params): Arr => {
     const qDev = np.array(q).reshape([R, dQ]);
@@ -237,7 +239,7 @@ async function train(model: Model, mem: Memory, hp: ElderHparams, requests: Edit
         return out.add(mixtureDelta(hand.take(s.input), p[pname.A(s.name)]!.ref, p[pname.B(s.name)]!.ref, mix[ti]!, scale).reshape(out.shape));
       };
     });
-    const { logits } = model.forward(batch.tokens, { hooks, attentionMask: batch.mask, paddedLogits: true, queryPositions: batch.queryPositions });
+    const { logits } = model.forward(batch.tokens, { hooks, attentionMask: batch.mask, paddedLogits: true, logitsPositions: scored.positions, queryPositions: batch.queryPositions });
     disposeTree(p);
     const { logprobs, greedy } = tokenLogprobs(logits!, tgt.ref);
     greedy.dispose();

@@ -270,17 +270,13 @@ async function trainValue(model: Model, c: GraceCodebook, j: number, tokens: num
   const T = tokens.length;
   const v = c.values.data.slice(j * d, (j + 1) * d);
   if (hp.nIter === 0) return c;
-  const tgt = new Int32Array(T);
-  const w = new Float32Array(T);
-  targets.forEach((id, k) => {
-    tgt[query + k] = id;
-    w[query + k] = 1 / targets.length;
-  });
-  const tgtArr = np.array(tgt, { dtype: np.int32 }).reshape([1, T]);
-  const wArr = np.array(w).reshape([1, T]);
+  // Logits only at the target positions, query … query + |targets| − 1 (the loss reads no others).
+  const positions = [targets.map((_, k) => query + k)];
+  const tgtArr = np.array(Int32Array.from(targets), { dtype: np.int32 }).reshape([1, targets.length]);
+  const wArr = np.full([1, targets.length], 1 / targets.length);
   const where = replacementMask(hp.replacement, [query], T);
   const loss = (value: Arr): Arr => {
-    const { logits, cache } = model.forward([tokens], { paddedLogits: true, queryPositions: [query], hooks: { [output]: (y) => writeValues(y, value.ref, where.ref) } });
+    const { logits, cache } = model.forward([tokens], { paddedLogits: true, logitsPositions: positions, queryPositions: [query], hooks: { [output]: (y) => writeValues(y, value.ref, where.ref) } });
     disposeTree(cache);
     const { logprobs, greedy } = tokenLogprobs(logits!, tgtArr.ref);
     greedy.dispose();

@@ -54,7 +54,7 @@
  * sampling here, edit/context-templates.ts).
  */
 import { lax, numpy as np, valueAndGrad } from "@jax-js/jax";
-import { tokenLogprobs } from "../eval/logprobs.js";
+import { lossPositions, tokenLogprobs } from "../eval/logprobs.js";
 import { HandOver } from "../model/attached.js";
 import { modelHash } from "../model/hash.js";
 import { type WiseMemory, type WiseModule, wiseActivation, wiseSite, wiseTokenDistance } from "../model/modules/wise.js";
@@ -345,12 +345,15 @@ export class WiseEditor implements Editor<WiseHparams> {
     for (let r = 0; r < rows.nEditRows; r++) selEdit[r * nReq * nT + r] = 1;
     const selIrr = new Float32Array(R * nReq);
     for (let b = 0; b < nReq; b++) selIrr[(rows.nEditRows + b) * nReq + b] = 1;
+    // Logits only where the fine-tuning loss reads them (the activation score reads every position, from the hook).
+    const scored = lossPositions(rows.targets, rows.ftWeights, R, T);
     const loss = (Wn: Arr): [Arr, [Arr, Arr]] => {
       const pass = new HandOver();
       let dist: Arr | null = null;
       const { logits } = model.forward(rows.tokens, {
         attentionMask: rows.mask,
         paddedLogits: true,
+        logitsPositions: scored.positions,
         hooks: {
           [site.input]: (a) => (pass.put(site.input, a, 1), a),
           [site.output]: (y) => {
@@ -361,9 +364,9 @@ export class WiseEditor implements Editor<WiseHparams> {
           },
         },
       });
-      const { logprobs, greedy } = tokenLogprobs(logits!, np.array(rows.targets, { dtype: np.int32 }).reshape([R, T]));
+      const { logprobs, greedy } = tokenLogprobs(logits!, np.array(scored.targets, { dtype: np.int32 }).reshape([R, scored.P]));
       greedy.dispose();
-      const ft = logprobs.mul(np.array(rows.ftWeights).reshape([R, T])).sum().mul(-1);
+      const ft = logprobs.mul(np.array(scored.weights).reshape([R, scored.P])).sum().mul(-1);
       const score = (dist as unknown as Arr).mul(np.array(rows.span).reshape([R, T])).sum(-1); // [R]
       const sEdit = np.matmul(score.ref, np.array(selEdit).reshape([R, nReq * nT])).reshape([nReq, nT]);
       const sIrr = np.matmul(score, np.array(selIrr).reshape([R, nReq]));
