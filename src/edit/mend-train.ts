@@ -29,7 +29,7 @@ import type { EditCase } from "../data/editing/case.js";
 import type { Arr, Model, Params } from "../model/types.js";
 import { disposeTree, readF32 } from "../tensor/own.js";
 import { deriveSeed, Rng } from "../util/rng.js";
-import { defaultInnerParams, mendFactors, requestBatch, teacherForced, batchNll, mendDeltas, type TfBatch } from "./mend.js";
+import { defaultInnerParams, mendFactors, requestBatch, teacherForced, batchNll, mendDeltas, nllPositions, type TfBatch } from "./mend.js";
 import { idmlpForward, initMendNetwork, modeOf, networkInput, netTensorNames, splitFactors, type MendNetConfig, type MendNetwork } from "./mend-net.js";
 import { nextMacrotask } from "../util/macrotask.js";
 
@@ -304,7 +304,7 @@ export async function trainMend(model: Model, train: readonly EditCase[], val: r
       });
       for (const a of Object.values(arrs)) disposeTree(a);
       void used;
-      const post = model.apply(withInner(model, names, ws.map((w) => w.ref)), ob.tokens, { attentionMask: ob.mask, paddedLogits: true });
+      const post = model.apply(withInner(model, names, ws.map((w) => w.ref)), ob.tokens, { attentionMask: ob.mask, paddedLogits: true, logitsPositions: nllPositions(ob).positions });
       disposeTree(post.cache);
       const lEdit = batchNll(post.logits!, ob);
       let lLoc: Arr = np.zeros([]);

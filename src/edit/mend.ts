@@ -18,7 +18,7 @@
  * prompt, the loss MEND was meta-trained on (EditTrainer's edit_inner labels).
  */
 import { numpy as np, valueAndGrad } from "@jax-js/jax";
-import { tokenLogprobs } from "../eval/logprobs.js";
+import { lossPositions, tokenLogprobs } from "../eval/logprobs.js";
 import { modelHash } from "../model/hash.js";
 import type { WeightPatch } from "../model/patch.js";
 import type { Arr, Model, ModelConfig } from "../model/types.js";
@@ -69,13 +69,18 @@ export function requestBatch(model: Model, requests: readonly EditRequest[]): Tf
   return teacherForced(model, requests.map((r) => ({ prompt: fill(r.prompt, r.subject), target: r.targetNew })));
 }
 
-/** Mean NLL of a batch from logits (consumed): −Σ w·log p(target). */
+/** The positions batchNll reads: pass `.positions` as the forward's logitsPositions (the unembedding then runs for those only). */
+export function nllPositions(b: TfBatch): ReturnType<typeof lossPositions> {
+  return lossPositions(b.targets, b.weights, b.tokens.length, b.tokens[0]!.length);
+}
+
+/** Mean NLL of a batch from logits (consumed) at nllPositions(b): −Σ w·log p(target). */
 export function batchNll(logits: Arr, b: TfBatch): Arr {
+  const { targets, weights, P } = nllPositions(b);
   const B = b.tokens.length;
-  const T = b.tokens[0]!.length;
-  const { logprobs, greedy } = tokenLogprobs(logits, np.array(b.targets, { dtype: np.int32 }).reshape([B, T]));
+  const { logprobs, greedy } = tokenLogprobs(logits, np.array(targets, { dtype: np.int32 }).reshape([B, P]));
   greedy.dispose();
-  return logprobs.mul(np.array(b.weights).reshape([B, T])).sum().mul(-1);
+  return logprobs.mul(np.array(weights).reshape([B, P])).sum().mul(-1);
 }
 
 /** Gradient factors of one matrix: rows u [n, d_in], δ [n, d_out] (n = batch · positions). */
@@ -106,7 +111,7 @@ export async function mendFactors(model: Model, names: readonly string[], batch:
       const prev = hk[h.output];
       hk[h.output] = prev ? (x) => prev(x).add(zs[i]!) : (x) => x.add(zs[i]!);
     });
-    const { logits, cache } = model.forward(batch.tokens, { attentionMask: batch.mask, hooks: hk, paddedLogits: true });
+    const { logits, cache } = model.forward(batch.tokens, { attentionMask: batch.mask, hooks: hk, paddedLogits: true, logitsPositions: nllPositions(batch).positions });
     disposeTree(cache);
     return batchNll(logits!, batch);
   };

@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { grad, numpy as np } from "@jax-js/jax";
-import { mendEditor, mendFactors, requestBatch, batchNll, mendDeltas } from "../../src/edit/mend.js";
+import { mendEditor, mendFactors, requestBatch, mendDeltas } from "../../src/edit/mend.js";
+import { tokenLogprobs } from "../../src/eval/logprobs.js";
 import { idmlpForward, initMendNetwork, networkInput, updateStats, type MendNetwork, type MendShapeNet } from "../../src/edit/mend-net.js";
 import { trainMend } from "../../src/edit/mend-train.js";
 import { loadMendNetwork, mendCheckpointFile, saveMendNetwork } from "../../src/edit/mend-file-node.js";
@@ -32,9 +33,13 @@ test("rank-1 identity: Σ_t u_t δ_tᵀ equals jax-js grad of the edit loss w.r.
   const gs = grad((ws: Arr[]) => {
     const p = Object.fromEntries(Object.entries(model.params).filter(([k]) => !INNER.includes(k)).map(([k, v]) => [k, v.ref]));
     INNER.forEach((n, i) => (p[n] = ws[i]!));
+    // The loss from every position's logits and the dense targets: independent of the positions mendFactors asks for.
     const { logits, cache } = model.apply(p, batch.tokens, { attentionMask: batch.mask, paddedLogits: true });
     disposeTree(cache);
-    return batchNll(logits!, batch);
+    const [B, T] = [batch.tokens.length, batch.tokens[0]!.length];
+    const { logprobs, greedy } = tokenLogprobs(logits!, np.array(batch.targets, { dtype: np.int32 }).reshape([B, T]));
+    greedy.dispose();
+    return logprobs.mul(np.array(batch.weights).reshape([B, T])).sum().mul(-1);
   })(W) as Arr[];
   for (let i = 0; i < INNER.length; i++) {
     const g = await readF32(gs[i]!);
