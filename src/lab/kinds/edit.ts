@@ -62,7 +62,7 @@ export const editSchema = s.object({
   stream_at: s.nullable(s.array(s.int({ min: 1 }), { minItems: 1 })).describeAs("sequential only: also measure the stream after these numbers of edits (e.g. [1, 10, 100]): the cases edited so far, and the edited matrices' norms"),
   generation: s.boolean().default(false).describeAs("also sample from generation prompts: ROME's fluency (generation_entropy) and attribute_similarity (slower)"),
   generation_length: s.int({ min: 2 }).default(100).describeAs("tokens per generated text, prompt included (ROME's max_out_len: 100)"),
-  stats_dir: s.string().default(DEFAULT_STATS_DIR).describeAs("where covariance statistics are cached (shared with scalpel edit-eval)"),
+  stats_dir: s.string().default(DEFAULT_STATS_DIR).describeAs("where covariance statistics and z*/v* target vectors are cached (shared with scalpel edit-eval)"),
   unrelated: s.nullable(s.object({
     data: s.nullable(s.string()).describeAs("records whose locality prompts are used (e.g. zsre_mend_train.json, hallucination-train.json); null = the built-in model's zsRE export"),
     format: s.nullable(s.enum(EDIT_FORMATS)).describeAs("their format; null = recognised"),
