@@ -10,6 +10,7 @@
  *
  * The key hashes all of those by content (the model by its weights, model/hash.ts), not by case id
  * as the reference does: a changed request, template or hyperparameter never reads a stale entry.
+ * (The tokenizer is not hashed, as for the covariance statistics: weights go with one tokenizer.)
  * Each request's optimisation is independent of the others in its batch (compute-value.ts), so a
  * batch with some requests cached optimises only the rest, and gets the same vectors to float
  * rounding (the passes' row counts differ).
