@@ -213,7 +213,7 @@ export async function computeTargetVectors(
     const byLength = rows.filter((r) => live.has(r.req)).sort((a, b) => a.tokens.length - b.tokens.length);
     for (const chunk of chunkRows(byLength, model.config.vocabSize, logitsPerPass)) {
       await nextMacrotask(); // util/macrotask.ts: lets V8 release what autodiff kept alive
-      const ch = chunkInputs(model, chunk, resume?.layer);
+      const ch = chunkInputs(model, chunk, resume !== undefined);
       const D = new Float32Array(ch.reqs.length * d);
       ch.reqs.forEach((i, c) => D.set(deltas[i]!, c * d));
       const loss = (delta: Arr): [Arr, Arr[]] => {
@@ -380,8 +380,8 @@ interface ChunkInputs {
   dispose(): void;
 }
 
-/** `resumeLayer`: the rows are resumed there (resid and, where cut, their cached prefixes go in). */
-function chunkInputs(model: Model, chunk: Row[], resumeLayer?: number): ChunkInputs {
+/** `resumed`: the rows start after the z layer (their resid and, where cut, their cached prefixes go in). */
+function chunkInputs(model: Model, chunk: Row[], resumed = false): ChunkInputs {
   const { tokens, mask } = padRight(chunk.map((r) => r.tokens), padIdOf(model.tokenizer));
   const B = chunk.length;
   const T = tokens[0]!.length;
@@ -421,13 +421,13 @@ function chunkInputs(model: Model, chunk: Row[], resumeLayer?: number): ChunkInp
       out.klRef = np.array(ref).reshape([kl.length, V]);
     }
   }
-  if (resumeLayer !== undefined) {
+  if (resumed) {
     const resid = new Float32Array(B * T * d);
     chunk.forEach((r, b) => resid.set(r.resid!, b * T * d));
     out.resid = np.array(resid).reshape([B, T, d]);
     const S = Math.max(...chunk.map((r) => r.pastLen ?? 0));
     if (S > 0) {
-      const { nKVHeads: H, dHead: hd, nLayers } = model.config;
+      const { nKVHeads: H, dHead: hd } = model.config;
       const blocks = chunk[0]!.past!.length;
       for (let l = 0; l < blocks; l++) {
         const k = new Float32Array(B * H * S * hd);
@@ -442,12 +442,8 @@ function chunkInputs(model: Model, chunk: Row[], resumeLayer?: number): ChunkInp
         past.push({ k: np.array(k).reshape([B, H, S, hd]), v: np.array(v).reshape([B, H, S, hd]) });
       }
       const mask = chunk.map((r) => Array.from({ length: S }, (_, t) => (t < r.pastLen! ? 1 : 0)));
-      // Blocks before the resume layer are not read (forward disposes the placeholders).
-      out.kv = () => ({
-        layers: Array.from({ length: nLayers }, (_, l) => (l < resumeLayer ? { k: np.zeros([1]), v: np.zeros([1]) } : { k: past[l - resumeLayer]!.k.ref, v: past[l - resumeLayer]!.v.ref })),
-        length: S,
-        mask,
-      });
+      // The blocks after the z layer only, as startFrom reads them.
+      out.kv = () => ({ layers: past.map(({ k, v }) => ({ k: k.ref, v: v.ref })), length: S, mask });
     }
   }
   return out;

@@ -70,8 +70,10 @@ export function validateForward(config: ModelConfig, tokens: number[][], options
     throw new ConfigError("BAD_MASK", "attentionMask must have the same [batch][pos] shape as tokens", { field: "attentionMask" });
   }
   const kv = options.kv;
-  if (kv && (kv.layers.length !== config.nLayers || kv.mask.length !== tokens.length)) {
-    throw new ConfigError("BAD_KV", "kv cache does not match this model or batch", { field: "kv" });
+  // With startFrom, a cache holds the blocks the pass runs: startFrom.layer… only.
+  const blocks = config.nLayers - (start?.layer ?? 0);
+  if (kv && (kv.layers.length !== blocks || kv.mask.length !== tokens.length)) {
+    throw new ConfigError("BAD_KV", `kv cache does not match this model or batch (it needs ${blocks} blocks and ${tokens.length} rows)`, { field: "kv" });
   }
   if (config.positional === "learned") {
     const past = kv?.length ?? 0;

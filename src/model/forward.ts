@@ -172,8 +172,7 @@ export function forward(
   const positions = Array.from({ length: len }, (_, t) => past + t);
   const hooks = new HookRunner(options.hooks, options.cache, options.stopAt, positions, options.promptLength, options.queryPositions ?? lastRealPositions(batch, len, options.attentionMask));
   const range: CoreRange = options.startFrom ? { from: options.startFrom } : {};
-  // Resumed from a later block: the cache's earlier layers are never read, and no cache is returned.
-  if (range.from && kvIn) for (let l = 0; l < range.from.layer; l++) tree.dispose(kvIn.layers[l]);
+  // A pass resumed at a later block reads a cache of blocks from there on, and returns none.
   const wantKV = options.returnKV === true || (kvIn !== undefined && !range.from);
   const k = Math.min(internals.ownLayers ?? 0, firstHookedLayer(config, options), config.nLayers - 1);
   if (!range.from && k > 0 && internals.prefix && internals.prepared && !kvIn && !wantKV) {
@@ -326,8 +325,10 @@ function core(
   const { fullBias, windowBias } = inputs;
 
   const kvOut: { k: Arr; v: Arr }[] = [];
-  /** The first block whose attention has not run (and so not consumed its part of kvIn). */
-  let attended = range.from?.layer ?? 0;
+  // kvIn.layers[0] is the first block this pass runs (block 0, or startFrom's with a cache).
+  const first = range.from?.layer ?? 0;
+  /** kvIn's blocks whose attention has run (and so consumed them). */
+  let attended = 0;
   const norm = (prefix: string, h: Arr) => applyNorm(config, h, get(prefix + ".w"), opt(prefix + ".b"));
 
   for (let l = range.from?.layer ?? 0; l < until && !hooks.stopped; l++) {
@@ -343,11 +344,11 @@ function core(
         ...qkvWeights(prepared.qkv?.[l], get, opt, b),
         W_O: get(b + "attn.W_O"), b_O: opt(b + "attn.b_O"),
       },
-      { bias, rotary: rotary && { cos: rotary.cos.ref, sin: rotary.sin.ref }, past: kvIn?.layers[l], ...(inputs.place ? { place: inputs.place.ref } : {}) },
+      { bias, rotary: rotary && { cos: rotary.cos.ref, sin: rotary.sin.ref }, past: kvIn?.layers[l - first], ...(inputs.place ? { place: inputs.place.ref } : {}) },
       hooks,
       l,
     );
-    attended = l + 1;
+    attended = l + 1 - first;
     if (wantKV) kvOut.push({ k: attn.k, v: attn.v });
     else {
       attn.k.dispose();

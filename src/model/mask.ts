@@ -76,12 +76,12 @@ export function attentionBiasData(plan: MaskPlan, window?: number, keys = plan.p
   for (let b = 0; b < rows; b++) {
     const km = plan.keyMask[b]!;
     // The window counts real tokens: padding inside the cache (ragged prefixes cached side by side) is no distance.
-    const realBefore = new Int32Array(keys + 1);
-    for (let j = 0; j < keys; j++) realBefore[j + 1] = realBefore[j]! + (km[j] === 1 ? 1 : 0);
+    const realBefore = window === undefined ? undefined : new Int32Array(keys + 1);
+    if (realBefore) for (let j = 0; j < keys; j++) realBefore[j + 1] = realBefore[j]! + (km[j] === 1 ? 1 : 0);
     for (let t = 0; t < len; t++) {
       const i = past + t;
       for (let j = 0; j < keys; j++, o++) {
-        const visible = j <= i && km[j] === 1 && (window === undefined || realBefore[i]! - realBefore[j]! < window);
+        const visible = j <= i && km[j] === 1 && (!realBefore || realBefore[i]! - realBefore[j]! < window!);
         if (!visible) bias[o] = MASKED;
       }
     }

@@ -167,9 +167,8 @@ export interface ForwardOptions {
    * reached; `layer` = n_layers leaves only the final norm and the unembedding. `tokens` and
    * `attentionMask` still give the shape, the positions and the mask. Why: passes that differ only
    * after some layer (a vector optimised there, as ROME's v* and MEMIT's z*) compute the earlier
-   * blocks once. With `kv` (no room: padTo unset), the pass continues those cached positions:
-   * blocks layer… read their keys and values, the layers before are not read (placeholders will
-   * do; they are disposed). Why: where only later positions change (z* adds its vector at the
+   * blocks once. With `kv` (no room: padTo unset; its `layers` hold blocks layer… only), the pass
+   * continues those cached positions. Why: where only later positions change (z* adds its vector at the
    * subject's last token), the earlier positions of the blocks after `layer` are computed once too.
    * It returns no KV cache (returnKV / kvPadTo are refused).
    */
