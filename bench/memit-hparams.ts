@@ -7,7 +7,11 @@
  * that bench/editing-scale.ts gets with --hparams.
  *
  * usage: node --import tsx bench/memit-hparams.ts [--model models/factworld-m] [--n 100]
- *        [--steps 25,60] [--lambda 30,300,1000] [--layers 0-1,0-2] [--out FILE]
+ *        [--steps 25,60] [--lambda 30,300,1000] [--layers 0-1,0-2] [--out FILE] [--choose FILE]
+ * --choose: write the chosen grid point as editing-scale's --hparams file (EasyEdit key names): the
+ * highest efficacy among the points whose neighbourhood stays within 10 points of the unedited
+ * model's (issue 21's bar), ties to the better neighbourhood; AlphaEdit gets the same layers and
+ * z* steps, so it reads MEMIT's z* from the store and the two are compared on the same vectors.
  * Covariance statistics and z* are cached in .scalpel/edit-cache (value-cache.ts), so editing-scale's
  * MEMIT batch of the same subjects and hyperparameters reads the grid's z*. Not part of the test suite.
  */
@@ -36,6 +40,7 @@ const { values } = parseArgs({
     lambda: { type: "string", default: "30,300,1000" },
     layers: { type: "string", default: "0-1" },
     out: { type: "string" },
+    choose: { type: "string" },
   },
 });
 const numbers = (s: string) => s.split(",").map(Number);
@@ -52,7 +57,8 @@ const requests = cases.map((c) => c.request);
 // One cache: the context templates are generated once, not once per grid point.
 const context = { cacheDir: ".scalpel/edit-cache", caches: new EditCaches() };
 const defaults = memitDefaults(model.config);
-const rows: Record<string, unknown>[] = [];
+interface Row { steps: number; layers: number[]; lambda: number; zMeanNll: number; zShort: number; pre: ReturnType<typeof aggregateMetrics>; post: ReturnType<typeof aggregateMetrics> }
+const rows: Row[] = [];
 const pct = (x?: { mean: number }) => (x ? (100 * x.mean).toFixed(1) : "—");
 
 console.log(`MEMIT, one batch of ${cases.length} distinct subjects on ${values.model}; scores ×100\n`);
@@ -83,4 +89,16 @@ for (const steps of numbers(values.steps!)) {
   }
 }
 if (values.out) await writeFileAtomic(values.out, JSON.stringify({ model: values.model, n: cases.length, rows }, null, 2));
+if (values.choose) {
+  const score = (r: Row, k: "efficacy_score" | "neighborhood_score", of: "pre" | "post" = "post") => r[of][k]?.mean ?? 0;
+  const within = rows.filter((r) => score(r, "neighborhood_score") >= score(r, "neighborhood_score", "pre") - 0.1);
+  if (within.length === 0) console.error("no grid point keeps neighbourhood within 10 points of the unedited model's: choosing by efficacy alone");
+  const best = (within.length ? within : rows).reduce((a, r) => {
+    const d = score(r, "efficacy_score") - score(a, "efficacy_score");
+    return d > 0 || (d === 0 && score(r, "neighborhood_score") > score(a, "neighborhood_score")) ? r : a;
+  });
+  const shared = { layers: best.layers, v_num_grad_steps: best.steps };
+  await writeFileAtomic(values.choose, JSON.stringify({ memit: { ...shared, mom2_update_weight: best.lambda }, alphaedit: shared }, null, 2) + "\n");
+  console.log(`\nchosen: z* steps ${best.steps}, layers ${best.layers.join("–")}, λ ${best.lambda} → ${values.choose}`);
+}
 model.dispose();

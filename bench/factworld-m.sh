@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Issue 21 end to end on factworld-m, unattended: train the model (or resume its training), choose
+# MEMIT's hyperparameters on a 100-subject batch, run the editing-at-scale benchmark with them, then
+# the editing-pitfalls study. Every step resumes where a killed run stopped (training checkpoints,
+# z* and covariance statistics in .scalpel/edit-cache, editing-scale's out file, the sweep's store),
+# and a finished step is skipped, so the same command goes on after any interruption:
+#
+#   nohup bench/factworld-m.sh >> factworld-m.log 2>&1 &
+#
+# Hours on 2 cores (training alone ~9 h); not part of the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+results=bench/results
+choice=$results/memit-hparams-factworld-m.choice.json
+
+step() { echo "== $(date -u +%FT%TZ) $*"; }
+
+if [ ! -f models/factworld-m/training.json ]; then
+  step "train factworld-m (resumes from its last checkpoint)"
+  node bin/scalpel.mjs train-default --variant m --checkpoint-every 25
+fi
+
+if [ ! -f "$choice" ]; then
+  step "MEMIT hyperparameters on one batch of 100 distinct subjects"
+  node --import tsx bench/memit-hparams.ts --steps 25,60 --lambda 30,300,1000,3000 \
+    --out $results/memit-hparams-factworld-m.json --choose "$choice"
+fi
+
+step "editing at scale with $choice"
+node --import tsx bench/editing-scale.ts --hparams "$choice"
+
+step "the editing-pitfalls study"
+node bin/scalpel.mjs sweep examples/editing-pitfalls.yaml
+node bin/scalpel.mjs report editing-pitfalls
+step "done"
