@@ -1,7 +1,8 @@
 /**
  * Training checkpoints: <dir>/step-NNNNNNNN/ holds an HF checkpoint of the parameters
  * (config.json, model.safetensors, tokenizer.json — loadable by loadModel and transformers),
- * optimizer.safetensors (AdamW moments, t in the metadata) and state.json (step, data position,
+ * optimizer.safetensors (AdamW moments, t in the metadata; may be left out of a finished run's last
+ * checkpoint, e.g. one committed so that a later stage resumes from it) and state.json (step, data position,
  * config, data fingerprint, loss history). It is written into a temporary sibling folder and
  * renamed into place as the last act, so a folder named step-N is always complete: a process
  * killed mid-write leaves only a stray temporary folder, which the next save removes.
@@ -83,7 +84,8 @@ export async function latestCheckpoint(dir: string): Promise<string | undefined>
 }
 
 /** Read a checkpoint: params (in scalpel names, owned by the caller), optimizer state, train state. */
-export async function loadTrainCheckpoint(ckptDir: string, like: Model): Promise<{ params: Params; opt: AdamWState; state: TrainState }> {
+/** opt is undefined when the folder holds no optimizer.safetensors (a finished run's weights and state only). */
+export async function loadTrainCheckpoint(ckptDir: string, like: Model): Promise<{ params: Params; opt?: AdamWState; state: TrainState }> {
   const stateFile = path.join(ckptDir, "state.json");
   let state: TrainState;
   try {
@@ -96,6 +98,8 @@ export async function loadTrainCheckpoint(ckptDir: string, like: Model): Promise
   for (const [n, a] of Object.entries(loaded.params)) params[n] = a.ref;
   loaded.dispose();
   const optFile = path.join(ckptDir, "optimizer.safetensors");
+  // A finished run's checkpoint may leave its optimizer state out: it is only needed to train on.
+  if (!(await fs.stat(optFile).catch(() => undefined))) return { params, state };
   const reader = await openSafetensorsFile(optFile);
   try {
     const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};

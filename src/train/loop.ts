@@ -9,7 +9,7 @@
  * when every micro-batch has the same number of counted tokens).
  */
 import { blockUntilReady, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
-import { ConfigError, UsageError } from "../errors.js";
+import { CheckpointError, ConfigError, UsageError } from "../errors.js";
 import { tokenLogprobs } from "../eval/logprobs.js";
 import type { Arr, Model, Params } from "../model/types.js";
 import { disposeTree, readF32 } from "../tensor/own.js";
@@ -138,13 +138,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const ck = await loadTrainCheckpoint(latest, model);
     try {
       checkResumeConfig(ck.state, config, fingerprint, `${latest}/state.json`, options.constraint?.id);
+      if (!ck.opt && ck.state.step < Math.min(config.totalSteps, options.stopAtStep ?? Infinity)) {
+        throw new CheckpointError("OPTIMIZER_STATE", `${latest} holds no optimizer.safetensors, so it can only end a finished run (step ${ck.state.step}), and this run trains on`, {
+          file: `${latest}/optimizer.safetensors`, fix: "restore the optimizer state from where the checkpoint was made, or start a fresh run in another folder",
+        });
+      }
     } catch (e) {
       disposeTree(ck.params);
-      disposeTree(ck.opt);
+      if (ck.opt) disposeTree(ck.opt);
       throw e;
     }
     params = ck.params;
-    opt = ck.opt;
+    opt = ck.opt ?? initAdamW(params);
     step = ck.state.step;
     batcher.position = ck.state.position;
     losses = ck.state.losses;

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { ConfigError } from "../../src/errors.js";
+import { CheckpointError, ConfigError } from "../../src/errors.js";
 import { readF32 } from "../../src/tensor/own.js";
 import { latestCheckpoint } from "../../src/train/checkpoint.js";
 import { train } from "../../src/train/loop.js";
@@ -88,6 +88,21 @@ test("SIGKILLed run resumes exactly; same seed gives byte-identical params; conf
   await assert.rejects(
     train({ model: m, documents: tinyDocs(30), config: KILL_CONFIG, checkpointDir: fullDir, resume: true }),
     (e: unknown) => e instanceof ConfigError && e.code === "RESUME_DATA_MISMATCH",
+  );
+
+  // A finished run's last checkpoint without its optimizer state still ends the run (a later stage
+  // starts from its weights); one the run must train on from is a typed error.
+  rmSync(path.join(fullDir, "step-00000012", "optimizer.safetensors"));
+  const finished = await train({ model: m, documents: tinyDocs(), config: KILL_CONFIG, checkpointDir: fullDir, resume: true });
+  assert.equal(finished.step, 12);
+  const [name] = Object.keys(full.model.params);
+  assert.deepEqual(await readF32(finished.model.params[name!]!.ref), await readF32(full.model.params[name!]!.ref));
+  finished.model.dispose();
+  rmSync(path.join(fullDir, "step-00000012"), { recursive: true });
+  rmSync(path.join(fullDir, "step-00000009", "optimizer.safetensors"));
+  await assert.rejects(
+    train({ model: m, documents: tinyDocs(), config: KILL_CONFIG, checkpointDir: fullDir, resume: true }),
+    (e: unknown) => e instanceof CheckpointError && e.code === "OPTIMIZER_STATE" && /step-00000009/.test(e.file ?? ""),
   );
   for (const r of [full, resumed, full2]) r.model.dispose();
   m.dispose();
