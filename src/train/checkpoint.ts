@@ -83,8 +83,10 @@ export async function latestCheckpoint(dir: string): Promise<string | undefined>
   return undefined;
 }
 
-/** Read a checkpoint: params (in scalpel names, owned by the caller), optimizer state, train state. */
-/** opt is undefined when the folder holds no optimizer.safetensors (a finished run's weights and state only). */
+/**
+ * Read a checkpoint: params (in scalpel names, owned by the caller), optimizer state, train state.
+ * opt is undefined when the folder holds no optimizer.safetensors (a finished run's weights and state only).
+ */
 export async function loadTrainCheckpoint(ckptDir: string, like: Model): Promise<{ params: Params; opt?: AdamWState; state: TrainState }> {
   const stateFile = path.join(ckptDir, "state.json");
   let state: TrainState;
