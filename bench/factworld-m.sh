@@ -26,10 +26,14 @@ if [ ! -f "$choice" ]; then
     --out $results/memit-hparams-factworld-m.json --choose "$choice"
 fi
 
-step "editing at scale with $choice"
-node --import tsx bench/editing-scale.ts --hparams "$choice"
+step "editing at scale with $choice: ROME, MEMIT and AlphaEdit at 100 and 1,000"
+node --import tsx bench/editing-scale.ts --hparams "$choice" --only rome,memit-100,alphaedit-100,memit-1000,alphaedit-1000
 
 step "the editing-pitfalls study"
 node bin/scalpel.mjs sweep examples/editing-pitfalls.yaml
 node bin/scalpel.mjs report editing-pitfalls
+
+# Last, because it is the long one (10,000 z* optimisations, hours): the CounterFact-sized run.
+step "editing at scale: 10,000 CounterFact edits in batches of 1,000"
+node --import tsx bench/editing-scale.ts --hparams "$choice" --only cf10k
 step "done"

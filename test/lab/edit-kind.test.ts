@@ -246,3 +246,21 @@ test("the edit kind refuses a misspelled key with the closest valid one", async 
   assert.throws(() => parseExperiment({ kind: "edit", config: { methd: "rome" } }), /methd.*did you mean 'method'/i);
   assert.throws(() => parseExperiment({ kind: "edit", config: { hparams: { v_num_grad_step: 3 } } }), /v_num_grad_step.*did you mean 'v_num_grad_steps'/i);
 });
+
+test("hparams under a method's name reach that method only; keys outside them reach every method", async () => {
+  // FT has no v_num_grad_steps: given for every method it would fail FT's run (unknown key).
+  const config = { model: join(dir, "ckpt"), data: join(dir, "cf2.json"), method: "ft", hparams: { batch_size: 1, ft: { num_steps: 2 }, memit: { v_num_grad_steps: 3 } }, stats_dir: join(dir, "stats") };
+  const store = openStore(join(dir, "store-per-method"));
+  try {
+    const run = await startRun(store, parseExperiment({ kind: "edit", name: "per-method", config }));
+    const covariance = run.stages.find((s) => s.name === "covariance")!;
+    const artifact = store.db.prepare("SELECT path FROM artifacts WHERE hash = ?").get(covariance.artifact) as { path: string };
+    const hp = JSON.parse(readFileSync(join(store.dir, artifact.path, "output.json"), "utf8")).output.hparams as Record<string, unknown>;
+    assert.equal(hp.numSteps, 2);
+    assert.equal(hp.batchSize, 1);
+    assert.equal(hp.vNumGradSteps, undefined);
+  } finally {
+    store.close();
+  }
+  assert.throws(() => parseExperiment({ kind: "edit", config: { hparams: { memit: { mom2_update_wieght: 3 } } } }), /mom2_update_wieght.*did you mean 'mom2_update_weight'/i);
+});

@@ -45,7 +45,16 @@ const hparamSchemas: Record<HparamKind, () => Schema<unknown>> = {
 };
 
 /** Every key some editor accepts (EasyEdit's names), each optional: the chosen method checks its own at run time. */
-const hparamsSchema = s.object(Object.fromEntries(Object.entries(hparamKeyKinds()).map(([k, kind]) => [k, s.nullable(hparamSchemas[kind]())])));
+const hparamFields = () => Object.fromEntries(Object.entries(hparamKeyKinds()).map(([k, kind]) => [k, s.nullable(hparamSchemas[kind]())]));
+/**
+ * Overrides for every method, and under a method's name overrides for that method only, which win:
+ * a sweep over methods gives each its own (`memit: {mom2_update_weight: 1000}`) without the others
+ * rejecting keys they do not have.
+ */
+const hparamsSchema = s.object({
+  ...hparamFields(),
+  ...Object.fromEntries(EDITOR_NAMES.map((name) => [name, s.nullable(s.object(hparamFields())).describeAs(`overrides for method ${name} only`)])),
+});
 
 export const editSchema = s.object({
   model: modelField,
@@ -55,7 +64,7 @@ export const editSchema = s.object({
   distinct_subjects: s.boolean().default(false).describeAs("keep the first case of each subject (batches where one subject is edited twice conflict)"),
   disjoint_locality: s.boolean().default(false).describeAs("drop cases whose locality probe is another chosen case's edit (it must change when both edits coexist: batches, sequential streams)"),
   method: s.enum(EDITOR_NAMES).default("rome").describeAs("editing method: ft, ft-l, ft-m, rome, r-rome, memit, alphaedit"),
-  hparams: hparamsSchema.default({}).describeAs("overrides of the method's defaults for this model, EasyEdit key names (layers, v_num_grad_steps, mom2_n_samples …)"),
+  hparams: hparamsSchema.default({}).describeAs("overrides of the method's defaults for this model, EasyEdit key names (layers, v_num_grad_steps, mom2_n_samples …); under a method's name (memit: {…}) for that method only"),
   mode: s.enum(["single", "batch", "sequential"] as const).default("single").describeAs("single: each edit alone; batch: batch_size edits at once; sequential: edits one after another, composed"),
   batch_size: s.nullable(s.int({ min: 1 })).describeAs("edits per editor call (batch: default all n; sequential: default 1)"),
   evaluate: s.nullable(s.enum(["after-edit", "after-all"] as const)).describeAs("sequential only: evaluate each case right after its edit, or all after the last edit (default)"),
@@ -81,9 +90,14 @@ export type EditConfig = Infer<typeof editSchema>;
 
 /** The dataset file; with none given, the seesaw pair file of the model's export, or the built-in model's export in the format (CounterFact by default). */
 const dataFile = (c: EditConfig) => c.data ?? (c.seesaw ? seesawDataFile(modelDir(c.model), c.seesaw) : editDataFile(null, c.format, c.model));
-const overrides = (c: EditConfig) => Object.fromEntries(Object.entries(c.hparams).filter(([, v]) => v !== null));
+const given = (m: Record<string, unknown>) => Object.entries(m).filter(([k, v]) => v !== null && !(EDITOR_NAMES as readonly string[]).includes(k));
+/** The chosen method's overrides: the keys for every method, then its own map's. */
+const overrides = (c: EditConfig): Record<string, unknown> => {
+  const own = (c.hparams as Record<string, unknown>)[c.method] as Record<string, unknown> | null | undefined;
+  return Object.fromEntries([...given(c.hparams), ...given(own ?? {})]);
+};
 /** Methods that learn from data before they edit (MEND's editor network), when no trained one is given. */
-const needsTraining = (c: EditConfig) => c.method === "mend" && !c.hparams.archive;
+const needsTraining = (c: EditConfig) => c.method === "mend" && !overrides(c).archive;
 
 interface EditsOutput {
   method: string;
@@ -175,7 +189,7 @@ export const editKind: ExperimentKind<EditConfig> = {
         const val = t.val_count > 0 ? records.slice(records.length - t.val_count) : [];
         if (train.length === 0) throw new ConfigError("EDITOR_TRAINING_SPLIT", `${file} has ${records.length} records: none left to train MEND on from record ${t.train_from} with ${t.val_count} for validation`, { field: "config.editor_training", fix: "lower train_from or val_count, or give a larger data file" });
         const model = await stageModel(ctx, c.model);
-        const innerParams = c.hparams.inner_params as string[] | null | undefined;
+        const innerParams = overrides(c).inner_params as string[] | undefined;
         const result = await trainMend(model, train, val, {
           ...MEND_SMALL_MODEL,
           ...(innerParams?.length ? { innerParams } : {}),
