@@ -7,7 +7,7 @@
 #
 #   nohup bench/factworld-m.sh >> factworld-m.log 2>&1 &
 #
-# Many hours on 2 cores (training alone 10–12 h at 6–7.5 s a step); not part of the test suite.
+# Many hours on 2 cores (training alone ~12 h at 6–10 s a step, measured); not part of the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 results=bench/results

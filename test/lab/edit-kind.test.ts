@@ -45,6 +45,13 @@ async function counterfact(file: string, n: number): Promise<void> {
   await writeFile(file, JSON.stringify(records));
 }
 
+/** What a finished run's stage returned (its artifact's output.json). */
+function stageOutput(store: ReturnType<typeof openStore>, run: Awaited<ReturnType<typeof startRun>>, name: string): Record<string, unknown> {
+  const stage = run.stages.find((s) => s.name === name)!;
+  const { path } = store.db.prepare("SELECT path FROM artifacts WHERE hash = ?").get(stage.artifact) as { path: string };
+  return JSON.parse(readFileSync(join(store.dir, path, "output.json"), "utf8")).output;
+}
+
 before(async () => {
   await initEngine();
   dir = await mkdtemp(join(tmpdir(), "scalpel-edit-kind-"));
@@ -230,10 +237,9 @@ test("MEND without an archive: the editor network is trained in a cached stage f
   try {
     const run = await startRun(store, parseExperiment({ kind: "edit", name: "mend", config }));
     assert.ok(Number.isFinite(run.metrics.reliability), JSON.stringify(run.metrics));
-    const training = run.stages.find((s) => s.name === "editor-training")!;
-    const out = JSON.parse(readFileSync(join(store.dir, (store.db.prepare("SELECT path FROM artifacts WHERE hash = ?").get(training.artifact) as { path: string }).path, "output.json"), "utf8"));
-    assert.equal(out.output.archive, "mend.safetensors");
-    assert.equal(out.output.train_records, 4);
+    const training = stageOutput(store, run, "editor-training");
+    assert.equal(training.archive, "mend.safetensors");
+    assert.equal(training.train_records, 4);
     // A second run with another mode reuses the trained network.
     const again = await startRun(store, parseExperiment({ kind: "edit", name: "mend", config: { ...config, mode: "single" } }));
     assert.equal(again.stages.find((s) => s.name === "editor-training")!.cached, true);
@@ -249,15 +255,13 @@ test("the edit kind refuses a misspelled key with the closest valid one", async 
 
 test("hparams under a method's name reach that method only; keys outside them reach every method", async () => {
   // FT has no v_num_grad_steps: given for every method it would fail FT's run (unknown key).
-  const config = { model: join(dir, "ckpt"), data: join(dir, "cf2.json"), method: "ft", hparams: { batch_size: 1, ft: { num_steps: 2 }, memit: { v_num_grad_steps: 3 } }, stats_dir: join(dir, "stats") };
+  const config = { model: join(dir, "ckpt"), data: join(dir, "cf2.json"), method: "ft", hparams: { batch_size: 2, ft: { num_steps: 2 }, memit: { v_num_grad_steps: 3 } }, stats_dir: join(dir, "stats") };
   const store = openStore(join(dir, "store-per-method"));
   try {
     const run = await startRun(store, parseExperiment({ kind: "edit", name: "per-method", config }));
-    const covariance = run.stages.find((s) => s.name === "covariance")!;
-    const artifact = store.db.prepare("SELECT path FROM artifacts WHERE hash = ?").get(covariance.artifact) as { path: string };
-    const hp = JSON.parse(readFileSync(join(store.dir, artifact.path, "output.json"), "utf8")).output.hparams as Record<string, unknown>;
+    const hp = stageOutput(store, run, "covariance").hparams as Record<string, unknown>;
     assert.equal(hp.numSteps, 2);
-    assert.equal(hp.batchSize, 1);
+    assert.equal(hp.batchSize, 2, "FT's default is 1");
     assert.equal(hp.vNumGradSteps, undefined);
   } finally {
     store.close();
