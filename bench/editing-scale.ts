@@ -14,7 +14,7 @@
  *
  * usage: node --import tsx bench/editing-scale.ts [--model models/factworld-m]
  *        [--only rome,memit-100,alphaedit-100,memit-1000,alphaedit-1000,cf10k] [--n-rome 50] [--out FILE]
- *        [--hparams FILE]
+ *        [--hparams FILE] [--cf-records A-B]
  * --hparams: a JSON file mapping a method to overrides of its defaults for this model, EasyEdit key
  * names, e.g. {"memit": {"v_num_grad_steps": 60, "mom2_update_weight": 1000}}; the out file records
  * them, and a resumed run must give the same.
@@ -25,6 +25,9 @@
  * Resumable: the out file keeps every finished section and, for the one under way, every finished
  * editor call's per-case metrics; run the same command again after an interruption and it goes on
  * from the next call (the 10k run is ten such calls).
+ * --cf-records A-B: only CounterFact records A to B (1-based, inclusive) in the 10k section. Its
+ * batches are independent (each into the unedited model), so two processes with disjoint ranges and
+ * their own --out files share the 2 cores; the table is the union of their calls.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -50,6 +53,7 @@ const { values } = parseArgs({
     "cf-data": { type: "string", default: path.join(import.meta.dirname, "../../shared/data/counterfact-mend/counterfact-edit.json") },
     out: { type: "string", default: "bench/results/editing-scale.json" },
     hparams: { type: "string" },
+    "cf-records": { type: "string" },
   },
 });
 const SECTIONS = ["rome", "memit-100", "alphaedit-100", "memit-1000", "alphaedit-1000", "cf10k"];
@@ -159,8 +163,12 @@ for (const n of [100, 1000]) {
   }
 }
 if (only.has("cf10k")) {
-  const cf = await loadEditCases(values["cf-data"]!);
-  await section(`MEMIT, ${cf.length} CounterFact (MEND format) edits in batches of 1,000`, "memit", cf, 1000, "real-world names are <unk> to the fact-world tokenizer: time and memory only");
+  const all = await loadEditCases(values["cf-data"]!);
+  const range = values["cf-records"]?.split("-").map(Number);
+  if (range && !(range.length === 2 && range.every(Number.isInteger) && range[0]! >= 1 && range[0]! <= range[1]!)) throw new Error(`--cf-records: '${values["cf-records"]}' is not A-B with 1 ≤ A ≤ B`);
+  const cf = range ? all.slice(range[0]! - 1, range[1]) : all;
+  const records = range ? ` (records ${range[0]}–${Math.min(range[1]!, all.length)})` : "";
+  await section(`MEMIT, ${cf.length} CounterFact (MEND format) edits${records} in batches of 1,000`, "memit", cf, 1000, "real-world names are <unk> to the fact-world tokenizer: time and memory only");
 }
 console.error(`wrote ${values.out}`);
 model.dispose();
