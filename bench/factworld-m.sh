@@ -33,7 +33,7 @@ step "the editing-pitfalls study"
 node bin/scalpel.mjs sweep examples/editing-pitfalls.yaml
 node bin/scalpel.mjs report editing-pitfalls
 
-# Last, because it is the long one (10,000 z* optimisations, ~7 h of one core): the CounterFact-sized
+# Last, because it is the long one (10,000 z* optimisations, ~6.5 h of one core): the CounterFact-sized
 # run. Its batches are independent, so two processes split the records and use both cores.
 step "editing at scale: 10,000 CounterFact edits in batches of 1,000, two processes"
 cf10k() { node --import tsx bench/editing-scale.ts --hparams "$choice" --only cf10k --cf-records "$1" --out "$2"; }
