@@ -34,12 +34,7 @@ if [ ! -f $results/editing-pitfalls-report.md ]; then
   step "the editing-pitfalls study"
   node bin/scalpel.mjs sweep examples/editing-pitfalls.yaml
   node bin/scalpel.mjs report editing-pitfalls
-  cp .scalpel/reports/editing-pitfalls/report.md $results/editing-pitfalls-report.md
-  # Each run's pitfalls table (its own report's section), one file for the 12 runs.
-  for i in $(seq 0 11); do
-    node bin/scalpel.mjs report editing-pitfalls/trial-$i > /dev/null
-    sed -n '/^## .*: editing pitfalls, edit/,/^## Plots/{/^## Plots/d;p}' .scalpel/reports/editing-pitfalls_trial-$i/report.md
-  done > $results/editing-pitfalls-runs.md
+  cp .scalpel/reports/editing-pitfalls/report.md $results/editing-pitfalls-report.md # with every run's pitfalls table
 fi
 
 # Last, because it is the long one (10,000 z* optimisations, ~6.5 h of one core): the CounterFact-sized

@@ -7,14 +7,15 @@ import type { Manifest } from "../manifest.js";
 import { summarizeMetric } from "../report/summarize.js";
 import type { CaseDistribution, MetricSummary, ReportConfiguration, ReportData, ReportManifest, ReportTrial, SeriesPoint } from "../report/types.js";
 import { SEED_PARAM } from "../study/apply-params.js";
-import { storedFinal } from "../study/final.js";
-import type { TrialParams } from "../../analysis/search/types.js";
+import { bestTrial, storedFinal } from "../study/final.js";
+import type { FrozenTrial, TrialParams } from "../../analysis/search/types.js";
 import { canonicalJson } from "../hash.js";
 import { suggest } from "../suggest.js";
 import { getKind } from "../kinds/registry.js";
 import { caseResults, getConfig, getRun, listRuns, listStages, metricSeries, summaryMetrics } from "./runs.js";
 import { artifactDir } from "../artifacts.js";
-import { readReportSections } from "../report/section.js";
+import { readReportSections, type ReportSection } from "../report/section.js";
+import { stackTrialTables } from "../report/trial-sections.js";
 import { getStudy, listStudies, listTrials, loadFrozenTrials, studySpec, trialParams, type StudyRow } from "./studies.js";
 import type { Store } from "./store.js";
 
@@ -65,8 +66,29 @@ export function runReportData(store: Store, runId: string): ReportData {
     series,
     caseDistributions,
     metricOrder: metricOrder(run.kind),
-    sections: readReportSections(listStages(store.db, runId).flatMap((st) => (st.artifact ? [artifactDir(store.artifactsDir, st.artifact)] : []))),
+    sections: runSections(store, runId),
   };
+}
+
+/** The report sections a run's stages wrote into their artifacts. */
+function runSections(store: Store, runId: string): ReportSection[] {
+  return readReportSections(listStages(store.db, runId).flatMap((st) => (st.artifact ? [artifactDir(store.artifactsDir, st.artifact)] : [])));
+}
+
+/**
+ * The trials' own sections in a study's report: a sweep's every complete trial, stacked by table
+ * (trial-sections.ts); a search's best trial only, since its other trials are the search's
+ * discards. Figures come from the best trial (a sweep without objective values: its first).
+ */
+function studySections(store: Store, study: StudyRow, frozen: readonly FrozenTrial[]): ReportData["sections"] {
+  const complete = frozen.filter((t) => t.state === "complete");
+  const best = bestTrial(frozen, studySpec(study).direction) ?? complete[0];
+  const shown = study.mode === "sweep" ? complete : best ? [best] : [];
+  const runIds = new Map(listTrials(store.db, study.id).map((t) => [t.number, t.run_id]));
+  const trials = shown.map((t) => ({ number: t.number, params: t.params, sections: runSections(store, runIds.get(t.number)!) }));
+  const tables = stackTrialTables(trials);
+  const figures = best ? trials.find((t) => t.number === best.number)!.sections.flatMap((sec) => sec.figures.map((f) => ({ ...f, title: `Trial ${best.number} (${configurationLabel(best.params)}): ${f.title}` }))) : [];
+  return tables.length || figures.length ? [{ tables, figures }] : [];
 }
 
 function metricOrder(kindName: string): string[] | undefined {
@@ -175,6 +197,7 @@ export function studyReportData(store: Store, study: StudyRow): ReportData {
     ...configurations(store, study),
     ...(final ? { final } : {}),
     metricOrder: metricOrder(study.kind),
+    sections: studySections(store, study, frozen),
   };
 }
 
