@@ -82,8 +82,8 @@ function encode(r: ValueResult): Uint8Array {
   return new Uint8Array(out.buffer);
 }
 
-/** undefined for a missing entry, or one of another width (never a silent misread). */
-function decode(bytes: Uint8Array | undefined, d: number): ValueResult | undefined {
+/** undefined for a missing entry, or one of another width (never a silent misread). Benchmarks read the store's step counts with it. */
+export function decode(bytes: Uint8Array | undefined, d: number): ValueResult | undefined {
   if (!bytes || bytes.byteLength !== (3 + 2 * d) * 8) return undefined;
   const x = new Float64Array(bytes.slice().buffer);
   return { loss: x[0]!, steps: x[1]!, nll: x[2]!, init: Float32Array.from(x.subarray(3, 3 + d)), target: Float32Array.from(x.subarray(3 + d)) };
