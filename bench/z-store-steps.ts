@@ -10,7 +10,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { decode } from "../src/edit/value-cache.js";
+import { decodeValueEntry } from "../src/edit/value-cache.js";
 import { DEFAULT_STATS_DIR } from "../src/edit/stats-store-node.js";
 
 const { values } = parseArgs({ options: { dir: { type: "string", default: DEFAULT_STATS_DIR }, "d-model": { type: "string", default: "256" }, since: { type: "string" } } });
@@ -20,7 +20,7 @@ const since = values.since ? Date.parse(values.since) : Infinity;
 const groups = new Map<string, { steps: number[]; loss: number[] }>();
 for (const name of readdirSync(values.dir!).filter((f) => f.startsWith("value-"))) {
   const file = path.join(values.dir!, name);
-  const entry = decode(new Uint8Array(readFileSync(file)), d);
+  const entry = decodeValueEntry(new Uint8Array(readFileSync(file)), d);
   if (!entry) continue; // another model width
   const written = statSync(file).mtimeMs;
   const group = written >= since ? `since ${values.since}` : `${new Date(written).toISOString().slice(0, 13)}h`;

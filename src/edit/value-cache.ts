@@ -53,7 +53,7 @@ export async function cachedTargetVectors(
   }
   const base = { version: VERSION, model: await modelHash(model), hook, templates, hp: valueKeyHparams(hp) };
   const keys = await Promise.all(requests.map(async (r) => `value-${await sha256Hex(canonicalJson({ ...base, request: { prompt: r.prompt, subject: r.subject, targetNew: r.targetNew } }))}`));
-  const results: (ValueResult | undefined)[] = await Promise.all(keys.map(async (k) => decode(await store.get(k), model.config.dModel)));
+  const results: (ValueResult | undefined)[] = await Promise.all(keys.map(async (k) => decodeValueEntry(await store.get(k), model.config.dModel)));
   const missing = requests.flatMap((_, i) => (results[i] ? [] : [i]));
   if (use) Object.assign(use, { cached: requests.length - missing.length, computed: missing.length });
   if (missing.length > 0) {
@@ -83,7 +83,7 @@ function encode(r: ValueResult): Uint8Array {
 }
 
 /** undefined for a missing entry, or one of another width (never a silent misread). Benchmarks read the store's step counts with it. */
-export function decode(bytes: Uint8Array | undefined, d: number): ValueResult | undefined {
+export function decodeValueEntry(bytes: Uint8Array | undefined, d: number): ValueResult | undefined {
   if (!bytes || bytes.byteLength !== (3 + 2 * d) * 8) return undefined;
   const x = new Float64Array(bytes.slice().buffer);
   return { loss: x[0]!, steps: x[1]!, nll: x[2]!, init: Float32Array.from(x.subarray(3, 3 + d)), target: Float32Array.from(x.subarray(3 + d)) };

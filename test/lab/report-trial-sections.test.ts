@@ -32,7 +32,7 @@ test("tables with the same columns stack into one, rows prefixed by trial and th
   ]);
   assert.deepEqual(tables, [
     {
-      title: "Trials' section tables (1 of 2) (2 trials)",
+      title: "Trials' section tables (1 of 2; 2 trials)",
       header: ["Trial", "method", "measure", "pre", "post"],
       rows: [
         ["0", "ft", "probe.correct", "1", "0.56"],

@@ -7,6 +7,7 @@ import { formatNumber } from "../../analysis/descriptive.js";
 import { caseDistributionSpec, curvesSpec, errorBarSpec, historySpec, importanceSpec, metricsSpec, paramSpec, renderSvg } from "./charts.js";
 import { differInOneParameter, welchComparisons, type Comparisons } from "./comparisons.js";
 import { VARIANCE_IMPORTANCE_METHOD, varianceImportance } from "./importance.js";
+import { paramCell } from "./trial-sections.js";
 import type { MetricSummary, ParamImportance, ReportConfiguration, ReportData, ReportFinal, ReportTrial, SeriesPoint } from "./types.js";
 
 export interface RenderedReport {
@@ -205,7 +206,7 @@ function trialTable(trials: readonly ReportTrial[]): Table {
       String(t.number),
       t.state,
       fmt(t.value),
-      ...params.map((p) => (t.params[p] === undefined ? "" : typeof t.params[p] === "number" ? fmt(t.params[p] as number) : String(t.params[p]))),
+      ...params.map((p) => paramCell(t.params[p])),
       String(t.intermediate?.length ?? 0),
     ]),
   };

@@ -16,7 +16,8 @@ export interface TrialSections {
   sections: readonly ReportSection[];
 }
 
-const cell = (v: ParamValue | undefined) => (v === undefined ? "" : typeof v === "number" ? formatNumber(v, 4) : String(v));
+/** A parameter value as a table cell (numbers to 4 significant digits); the trials table uses it too. */
+export const paramCell = (v: ParamValue | undefined) => (v === undefined ? "" : typeof v === "number" ? formatNumber(v, 4) : String(v));
 
 /**
  * One table per distinct header among the trials' section tables, in order of first appearance:
@@ -36,17 +37,17 @@ export function stackTrialTables(trials: readonly TrialSections[]): SectionTable
       }
   return [...groups.values()].map(({ header, parts }, i, all) => {
     const names = [...new Set(parts.flatMap((p) => Object.keys(p.trial.params)))].sort();
-    const varying = names.filter((n) => new Set(parts.map((p) => cell(p.trial.params[n]))).size > 1);
+    const varying = names.filter((n) => new Set(parts.map((p) => paramCell(p.trial.params[n]))).size > 1);
     const titles = [...new Set(parts.map((p) => p.table.title))];
     const notes = [...new Set(parts.flatMap((p) => (p.table.note ? [p.table.note] : [])))];
     const trialCount = new Set(parts.map((p) => p.trial.number)).size;
     const named = trialCount < parts.length; // otherwise the trial column already tells the tables apart
-    const title = titles.length === 1 ? `${titles[0]}, every trial` : `Trials' section tables${all.length > 1 ? ` (${i + 1} of ${all.length})` : ""}`;
+    const trialsNote = `${trialCount} trial${trialCount === 1 ? "" : "s"}`;
     return {
-      title: `${title} (${trialCount} trial${trialCount === 1 ? "" : "s"})`,
+      title: titles.length === 1 ? `${titles[0]}, every trial (${trialsNote})` : `Trials' section tables (${all.length > 1 ? `${i + 1} of ${all.length}; ` : ""}${trialsNote})`,
       header: ["Trial", ...varying, ...(named ? ["Table"] : []), ...header],
       rows: parts.flatMap(({ trial, table }) =>
-        table.rows.map((r) => [String(trial.number), ...varying.map((n) => cell(trial.params[n])), ...(named ? [table.title] : []), ...r]),
+        table.rows.map((r) => [String(trial.number), ...varying.map((n) => paramCell(trial.params[n])), ...(named ? [table.title] : []), ...r]),
       ),
       ...(notes.length ? { note: notes.join(" ") } : {}),
     };
